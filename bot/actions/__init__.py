@@ -1,0 +1,1 @@
+"""Custom actions. They stay thin: read the tracker, call a package service, utter, return events."""

@@ -1,0 +1,1 @@
+"""The ``butler`` command line: one entry point, subcommands owned by each package."""

@@ -1,0 +1,58 @@
+"""``butler`` entry point.
+
+Each package owns its subcommands in its own ``cli.py`` with a ``register(subparsers)``
+function; this module only wires them together, so a reader finds ``butler kb …`` in
+``knowledge/cli.py`` and ``butler tickets …`` in ``appeals/cli.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# package modules that contribute subcommands, in help order
+COMMAND_MODULES = ("knowledge.cli", "appeals.cli", "cli.ask", "cli.db")
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one Chinese line, never as a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="butler", description="企业管家助手 管理命令")
+    parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (module_name + ".").startswith(exc.name + "."):  # package not present
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Turning one enterprise question into one reply: answer, offer choices, or say we don't know.
+
+The chat action and ``butler ask`` both call :func:`answer_question`, so what the
+command line reports is what a user sees. The NLU intent says which aspect is
+asked for; the search says which item; the conversation context fills whichever
+of the two the question leaves out ("那要多久？" keeps the item, "那排污许可呢？"
+keeps the aspect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from knowledge.answers import GuideLike, compose_answer
+from knowledge.aspects import INTENT_ASPECTS, Aspect, detect_aspect
+from knowledge.search import GuideIndex, SearchResult
+from knowledge.text import has_meaningful_text, normalize
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where answering stops and asking begins; see docs/benchmarks.md for how they were chosen."""
+
+    answer_confidence: float = 0.5  # share of the question the best item must explain
+    switch_confidence: float = 0.65  # leaving the item under discussion needs a clearer match
+    answer_margin: float = 0.12  # lead over the runner-up with another name
+    clear_margin: float = 0.35  # a lead this large answers even a partial match
+    clear_confidence: float = 0.2
+    choose_confidence: float = 0.3  # below this we say we don't know
+    choose_ratio: float = 0.6  # candidates offered score at least this share of the best
+    max_choices: int = 4
+    trusted_intent: float = 0.8  # above this the model's aspect wins over keywords
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversation was last about."""
+
+    guide_id: str | None = None
+    aspect: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # guide | choose_guide | no_answer
+    text: str
+    custom: dict[str, Any]
+    guide_id: str | None = None
+    guide_name: str | None = None
+    aspect: str | None = None
+    confidence: float = 0.0
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    unanswered: bool = False  # worth logging for administrators
+
+    def to_json(self, question: str) -> dict[str, Any]:
+        return {
+            "question": question,
+            "kind": self.kind,
+            "guide_id": self.guide_id,
+            "guide_name": self.guide_name,
+            "aspect": self.aspect,
+            "confidence": round(self.confidence, 4),
+        }
+
+
+ELLIPSIS_MAX_CHARS = 4  # "那核准呢" leaves two characters; a longer question names its item itself
+
+NO_ANSWER_TEXT = (
+    "抱歉，知识库里暂时没有能回答这个问题的办事指南，我不想给您不准确的信息。"
+    "您的问题已记录，工作人员会补充完善。如需帮助，可以回复“转人工”联系您的企业管家。"
+)
+EMPTY_TEXT = "您好，请用文字描述您想办理的事项，例如：“食品经营许可证要什么材料？”"
+WHICH_ITEM_TEXT = "请问您想咨询哪个事项？例如：“公章刻制备案要多久？”"
+CHOOSE_TEXT = "您问的可能是以下事项，请点选一项："
+
+
+def resolve_aspect(
+    text: str, intent: str | None, intent_confidence: float, context: Context, th: Thresholds
+) -> Aspect:
+    """The aspect the user asks for: the model's intent, checked against the keywords."""
+    keyword = detect_aspect(text)
+    predicted = INTENT_ASPECTS.get(intent or "")
+    if predicted is not None:
+        if keyword is None or keyword is predicted or intent_confidence >= th.trusted_intent:
+            return predicted if not (predicted is Aspect.overview and keyword) else keyword
+        return keyword
+    if keyword is not None:
+        return keyword
+    if context.aspect and context.aspect in Aspect.__members__:
+        return Aspect(context.aspect)  # "那排污许可呢？" keeps the aspect
+    return Aspect.overview
+
+
+def answer_question(
+    index: GuideIndex,
+    guides: Mapping[str, GuideLike],
+    text: str,
+    *,
+    intent: str | None = None,
+    intent_confidence: float = 0.0,
+    context: Context | None = None,
+    thresholds: Thresholds | None = None,
+) -> Reply:
+    """One reply to one question, given the conversation so far."""
+    context = context or Context()
+    thresholds = thresholds or Thresholds()
+    if not has_meaningful_text(text):
+        return Reply("no_answer", EMPTY_TEXT, {"kind": "no_answer", "reason": "empty"})
+    normalized = normalize(text)
+    aspect = resolve_aspect(normalized, intent, intent_confidence, context, thresholds)
+    result = index.search(normalized)
+    guide_id = _pick_item(result, context, thresholds)
+    current = context.guide_id
+    if current is not None and guide_id == current and current in guides and not result.is_empty:
+        guide_id = _elliptical_switch(index, result, guides[current].name, current) or guide_id
+    if guide_id is not None and guide_id in guides:
+        return _guide_reply(
+            guides, guides[guide_id], aspect, result.confidence if not result.is_empty else 1.0
+        )
+    if result.is_empty:
+        return Reply(
+            "no_answer", WHICH_ITEM_TEXT, {"kind": "no_answer", "reason": "no_item"}, aspect=aspect.value
+        )
+    if result.confidence >= thresholds.choose_confidence and result.hits:
+        return _choices(result, aspect, thresholds)
+    return Reply(
+        "no_answer",
+        NO_ANSWER_TEXT,
+        {"kind": "no_answer"},
+        confidence=result.confidence,
+        unanswered=True,
+        buttons=[{"title": "转人工", "payload": "/request_human"}],
+    )
+
+
+def _pick_item(result: SearchResult, context: Context, th: Thresholds) -> str | None:
+    """The item to answer about, or None to offer choices or decline.
+
+    A conversation prior: a follow-up that does not clearly name another item is
+    about the item we were just talking about ("大概几天能拿到？").
+    """
+    best = result.best
+    if result.is_empty or best is None:
+        return context.guide_id
+    confident = result.confidence >= th.answer_confidence
+    if context.guide_id:
+        named = best.guide_id in result.mentioned
+        if not named and (result.confidence < th.switch_confidence or result.margin < th.answer_margin):
+            return context.guide_id
+        in_play = any(
+            h.guide_id == context.guide_id and h.score >= th.choose_ratio * best.score for h in result.hits
+        )
+        if in_play:
+            return context.guide_id
+    if confident and (result.margin >= th.answer_margin or len(result.hits) == 1):
+        return best.guide_id
+    if result.confidence >= th.clear_confidence and result.margin >= th.clear_margin:
+        return best.guide_id
+    return None
+
+
+def _elliptical_switch(
+    index: GuideIndex, result: SearchResult, context_name: str, context_id: str
+) -> str | None:
+    """ "那核准呢？" after 企业投资项目备案 means 企业投资项目核准: the question replaces part of the item's name.
+
+    Search again with the item under discussion as context and take a different item
+    whose name contains what the user just said.
+    """
+    fragment = result.content.replace(" ", "")
+    if not 2 <= len(fragment) <= ELLIPSIS_MAX_CHARS or fragment in normalize(context_name):
+        return None
+    combined = index.search(f"{fragment} {context_name}")
+    for hit in combined.hits[:3]:
+        if hit.guide_id != context_id and hit.has_guide and fragment in normalize(hit.name):
+            return hit.guide_id
+    return None
+
+
+def _choices(result: SearchResult, aspect: Aspect, th: Thresholds) -> Reply:
+    best_score = result.hits[0].score
+    candidates = [h for h in result.hits if h.score >= th.choose_ratio * best_score][: th.max_choices]
+    if len(candidates) < 2:
+        candidates = result.hits[:2]
+    return Reply(
+        "choose_guide",
+        CHOOSE_TEXT,
+        {
+            "kind": "choose_guide",
+            "aspect": aspect.value,
+            "candidates": [{"guide_id": h.guide_id, "guide_name": h.name} for h in candidates],
+        },
+        aspect=aspect.value,
+        confidence=result.confidence,
+        buttons=[
+            {
+                "title": h.name,
+                "payload": f'/choose_guide{{"guide_id":"{h.guide_id}","aspect":"{aspect.value}"}}',
+            }
+            for h in candidates
+        ],
+    )
+
+
+def answer_chosen(guides: Mapping[str, GuideLike], guide_id: str, aspect: str | None) -> Reply | None:
+    """The reply after the user tapped one of the offered items."""
+    guide = guides.get(guide_id)
+    if guide is None:
+        return None
+    chosen = Aspect(aspect) if aspect in Aspect.__members__ else Aspect.overview
+    return _guide_reply(guides, guide, chosen, 1.0)
+
+
+def _guide_reply(
+    guides: Mapping[str, GuideLike], guide: GuideLike, aspect: Aspect, confidence: float
+) -> Reply:
+    bundled = [guides[i].name for i in (guide.bundled_items or []) if i in guides]
+    return Reply(
+        "guide",
+        compose_answer(guide, aspect, bundled),
+        {
+            "kind": "guide",
+            "guide_id": guide.id,
+            "guide_name": guide.name,
+            "aspect": aspect.value,
+            "version": str(guide.version),
+            "has_guide": bool(guide.has_guide),
+        },
+        guide_id=guide.id,
+        guide_name=guide.name,
+        aspect=aspect.value,
+        confidence=confidence,
+    )

@@ -1,0 +1,210 @@
+"""Which part of a guide a question asks for (材料, 时限, 收费 …).
+
+The Rasa model classifies the aspect as an intent; this keyword table is the
+second opinion the answering code uses when the model is unsure, and it strips
+the aspect words from a question before the item is looked up, so that
+"排污许可证要什么材料" searches for "排污许可证" only.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class Aspect(str, Enum):
+    overview = "overview"
+    materials = "materials"
+    process = "process"
+    time_limit = "time_limit"
+    fee = "fee"
+    location = "location"
+    contact = "contact"
+    online = "online"
+    conditions = "conditions"
+
+    @property
+    def label(self) -> str:
+        return ASPECT_LABELS[self]
+
+
+ASPECT_LABELS = {
+    Aspect.overview: "办事指南",
+    Aspect.materials: "申请材料",
+    Aspect.process: "办理流程",
+    Aspect.time_limit: "办理时限",
+    Aspect.fee: "收费标准",
+    Aspect.location: "办理地点",
+    Aspect.contact: "咨询电话",
+    Aspect.online: "网上办理",
+    Aspect.conditions: "受理条件",
+}
+
+# intent name in the Rasa domain -> aspect
+INTENT_ASPECTS = {f"ask_{aspect.value}": aspect for aspect in Aspect}
+
+# keyword patterns per aspect, most specific first; matched on normalised (Simplified, lower-case) text
+_KEYWORDS: dict[Aspect, tuple[str, ...]] = {
+    Aspect.materials: (
+        "申请材料",
+        "需要什么材料",
+        "要什么材料",
+        "什么材料",
+        "哪些材料",
+        "材料清单",
+        "材料",
+        "资料",
+        "证件",
+        "带什么",
+        "带啥",
+        "准备什么",
+        "准备啥",
+        "准备哪些",
+        "提交什么",
+        "要交什么",
+        "要提供什么",
+        "需要提供",
+        "要带",
+        "附件",
+        "复印件",
+        "原件",
+    ),
+    Aspect.time_limit: (
+        "多长时间",
+        "多久",
+        "几天",
+        "多少天",
+        "几个工作日",
+        "时限",
+        "时间多长",
+        "什么时候能",
+        "啥时候",
+        "多快",
+        "要等",
+        "等多长",
+        "周期",
+        "几个月",
+        "当天能",
+        "立等可取",
+        "多少时间",
+        "期限",
+    ),
+    Aspect.fee: (
+        "收费",
+        "多少钱",
+        "费用",
+        "要钱",
+        "花钱",
+        "交钱",
+        "付费",
+        "免费",
+        "价格",
+        "收不收费",
+        "要不要钱",
+        "几块钱",
+        "成本",
+        "工本费",
+    ),
+    Aspect.location: (
+        "在哪里",
+        "在哪儿",
+        "在哪",
+        "哪里办",
+        "去哪",
+        "到哪",
+        "地址",
+        "地点",
+        "哪个窗口",
+        "窗口",
+        "大厅",
+        "办事处",
+        "营业厅",
+        "几楼",
+        "哪个部门办",
+        "哪办",
+    ),
+    Aspect.contact: (
+        "电话",
+        "联系方式",
+        "热线",
+        "怎么联系",
+        "找谁",
+        "咨询谁",
+        "问谁",
+        "联系人",
+        "号码",
+        "座机",
+    ),
+    Aspect.online: (
+        "网上办",
+        "网上申请",
+        "网上",
+        "线上",
+        "在线",
+        "网办",
+        "全程网办",
+        "小程序",
+        "手机上",
+        "手机办",
+        "掌上",
+        "不用跑",
+        "不跑",
+        "app",
+        "网站",
+        "一网通办",
+        "电子化",
+        "远程",
+    ),
+    Aspect.conditions: (
+        "受理条件",
+        "申请条件",
+        "什么条件",
+        "条件",
+        "要求",
+        "资格",
+        "谁可以",
+        "谁能",
+        "能不能申请",
+        "可以申请吗",
+        "符合",
+        "门槛",
+        "够不够",
+        "有没有资格",
+    ),
+    Aspect.process: (
+        "办理流程",
+        "流程",
+        "步骤",
+        "程序",
+        "环节",
+        "怎么申请",
+        "如何申请",
+        "怎么操作",
+        "先干啥",
+        "先做什么",
+        "第一步",
+        "手续",
+        "怎么走",
+        "顺序",
+    ),
+}
+
+_PATTERNS = {aspect: re.compile("|".join(map(re.escape, words))) for aspect, words in _KEYWORDS.items()}
+
+
+def detect_aspect(text: str) -> Aspect | None:
+    """The aspect named most specifically in normalised text, or None if none is named."""
+    best: tuple[int, int, Aspect] | None = None
+    for order, (aspect, pattern) in enumerate(_PATTERNS.items()):
+        for match in pattern.finditer(text):
+            candidate = (len(match.group(0)), -order, aspect)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+    return best[2] if best else None
+
+
+def strip_aspect_words(text: str) -> str:
+    """Remove aspect keywords so the remaining words name the item."""
+    for pattern in _PATTERNS.values():
+        text = pattern.sub(" ", text)
+    return text

@@ -1,0 +1,531 @@
+"""Finding the guide item a question is about.
+
+Every surface form of an item (its name and each alias) is one BM25 document
+over character uni- and bigrams plus jieba words; an item scores the best of its
+forms. Character n-grams survive typos and unknown words, jieba words (with a
+user dictionary of every name and alias) reward an exact phrase, colloquial
+phrases are expanded to guide vocabulary first, and spaCy marks verbatim
+mentions of names and departments. Items with a full guide outrank name-only
+catalogue entries of the same service.
+
+The result carries a confidence (how much of the question the best item
+explains, weighted by idf) and a margin over the runner-up with a different
+name; the answering code turns those into answer / choose / don't know.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import bm25s
+import jieba
+import numpy as np
+
+from knowledge.aspects import strip_aspect_words
+from knowledge.mentions import DEPARTMENT, ITEM, build_matcher, find_mentions
+from knowledge.synonyms import SynonymTable
+from knowledge.text import char_terms, normalize, pinyin_terms
+
+GUIDE_PRIOR = 1.5  # a full guide beats name-only catalogue entries of similar services
+DEPARTMENT_PRIOR = 1.1  # a question naming the department prefers its items
+USER_WORD_FREQ = 200_000
+BM25_B = 0.3  # documents are short names; a long official name should not be penalised much
+
+# words that carry no information about which item is meant
+STOP_WORDS = frozenset(
+    [
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "您",
+        "他",
+        "她",
+        "它",
+        "咱",
+        "咱们",
+        "俺",
+        "想",
+        "想要",
+        "要",
+        "需要",
+        "请问",
+        "问",
+        "问问",
+        "问一下",
+        "一下",
+        "下",
+        "请",
+        "麻烦",
+        "帮",
+        "帮我",
+        "帮忙",
+        "给",
+        "让",
+        "老板",
+        "那",
+        "那个",
+        "这个",
+        "这",
+        "那么",
+        "然后",
+        "还有",
+        "还",
+        "再",
+        "又",
+        "就",
+        "都",
+        "也",
+        "才",
+        "呢",
+        "吗",
+        "嘛",
+        "啊",
+        "呀",
+        "吧",
+        "哦",
+        "噢",
+        "哈",
+        "啦",
+        "了",
+        "的",
+        "地",
+        "得",
+        "着",
+        "过",
+        "么",
+        "怎么",
+        "怎样",
+        "怎么样",
+        "如何",
+        "咋",
+        "咋办",
+        "咋整",
+        "怎么办",
+        "啥",
+        "什么",
+        "哪些",
+        "哪个",
+        "多少",
+        "几",
+        "个",
+        "一个",
+        "些",
+        "有",
+        "有没有",
+        "没有",
+        "没",
+        "是",
+        "是不是",
+        "不",
+        "能",
+        "能不能",
+        "可以",
+        "可不可以",
+        "会",
+        "该",
+        "应该",
+        "得",
+        "去",
+        "来",
+        "在",
+        "和",
+        "跟",
+        "与",
+        "及",
+        "或",
+        "或者",
+        "以及",
+        "对",
+        "对于",
+        "关于",
+        "办",
+        "办理",
+        "办下来",
+        "弄",
+        "搞",
+        "做",
+        "申请",
+        "申办",
+        "一",
+        "下来",
+        "现在",
+        "今天",
+        "马上",
+        "刚",
+        "刚刚",
+        "已经",
+        "准备",
+        "打算",
+        "计划",
+        "流程",
+        "手续",
+        "事",
+        "事情",
+        "东西",
+        "情况",
+        "问题",
+        "咨询",
+        "了解",
+        "知道",
+        "告诉",
+        "说",
+        "说说",
+        "讲讲",
+        "介绍",
+        "你好",
+        "您好",
+        "谢谢",
+        "好",
+        "好的",
+        "嗯",
+        "嗯嗯",
+        "哎",
+        "唉",
+        "诶",
+        "喂",
+        "哈喽",
+        "hi",
+        "hello",
+        "大概",
+        "一般",
+        "具体",
+        "大约",
+        "左右",
+        "拿到",
+        "拿证",
+        "下证",
+        "出证",
+        "取证",
+        "领证",
+        "当场",
+        "能够",
+        "就能",
+        "才能",
+        "一次",
+        "多",
+        "比较",
+        "真的",
+        "到底",
+        "究竟",
+        "具体是",
+        "是否",
+        "需不需要",
+        "用不用",
+        "必须",
+        "一定",
+        "还是",
+        "所以",
+        "因为",
+        "但是",
+        "如果",
+    ]
+)
+
+STOP_CHARS = frozenset(w for w in STOP_WORDS if len(w) == 1)
+
+
+@dataclass(frozen=True)
+class GuideEntry:
+    """What the index needs to know of an item."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    department: str = ""
+    has_guide: bool = True
+    bundled_items: tuple[str, ...] = ()  # a 一件事 scenario bundles these items
+
+
+def match_terms(text: str) -> list[str]:
+    """Terms a question and an item's name are compared on: characters, bigrams, pinyin bigrams."""
+    return char_terms(text) + pinyin_terms(text)
+
+
+@dataclass(frozen=True)
+class Hit:
+    guide_id: str
+    name: str
+    score: float
+    has_guide: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    confidence: float  # 0..1: idf-weighted share of the question explained by the best item
+    margin: float  # 0..1: (best - runner-up with another name) / best
+    content: str  # the words left after aspect and stop words were removed
+    mentioned: list[str] = field(default_factory=list)  # guide ids named verbatim
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the question names no item at all (a follow-up like "那要多久？")."""
+        return not self.content
+
+
+_DEPT_SUFFIX = re.compile(r"^(示例市|示例县|[\u4e00-\u9fff]{1,3}(市|区|县))")
+
+
+def department_forms(department: str) -> list[str]:
+    """A department's name and the short forms people use (示例市生态环境局 → 生态环境局)."""
+    name = normalize(department)
+    forms = {name}
+    short = _DEPT_SUFFIX.sub("", name)
+    if len(short) >= 3:
+        forms.add(short)
+    return sorted(forms)
+
+
+_QUALIFIER = re.compile(r"[（(][^）)]*[）)]")
+
+
+def core_name(name: str) -> str:
+    """An item name without its parenthesised qualifiers: 企业投资项目备案（技术改造）（市级/县级） → 企业投资项目备案."""
+    return _QUALIFIER.sub("", normalize(name)).strip()
+
+
+def shadowed_by_guides(entries: Sequence[GuideEntry]) -> dict[str, str]:
+    """Name-only catalogue entries that are a full guide's service under another catalogue's name.
+
+    "就业登记" is the service of the full guide "用人单位就业登记"; instead of
+    competing with it, the catalogue name becomes one more way to find the guide.
+    Maps the name-only entry's id to the guide's id.
+    """
+    forms = [
+        (form, entry.id)
+        for entry in entries
+        if entry.has_guide
+        for form in {core_name(entry.name), *(core_name(a) for a in entry.aliases)}
+        if len(form) >= 4
+    ]
+    shadowed: dict[str, str] = {}
+    for entry in entries:
+        if entry.has_guide:
+            continue
+        core = core_name(entry.name)
+        if len(core) < 4:
+            continue
+        # the same service named more briefly (就业登记 ⊂ 用人单位就业登记); a longer catalogue name
+        # around a guide's name is a variant service (…许可证变更, …注销) and stays separate
+        matches = [(len(form), guide_id) for form, guide_id in forms if core in form]
+        if matches:
+            shadowed[entry.id] = max(matches)[1]
+    return shadowed
+
+
+class GuideIndex:
+    """An in-memory index over every item of the knowledge base; rebuilt when the knowledge base changes."""
+
+    def __init__(self, entries: Sequence[GuideEntry], synonyms: SynonymTable) -> None:
+        self.synonyms = synonyms
+        self.shadowed = shadowed_by_guides(entries)
+        extra_forms: dict[str, set[str]] = {}
+        for name_only, guide_id in self.shadowed.items():
+            extra_forms.setdefault(guide_id, set()).add(
+                core_name(next(e.name for e in entries if e.id == name_only))
+            )
+        entries = [e for e in entries if e.id not in self.shadowed]
+        self.entries = {entry.id: entry for entry in entries}
+        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer.initialize()
+        forms_by_item: list[tuple[str, list[str]]] = []
+        for entry in entries:
+            forms = sorted(
+                {
+                    normalize(entry.name),
+                    *(normalize(a) for a in entry.aliases),
+                    *extra_forms.get(entry.id, ()),
+                }
+                - {""}
+            )
+            forms_by_item.append((entry.id, forms))
+            for form in forms:
+                if len(form) >= 2:
+                    self._tokenizer.add_word(form, freq=USER_WORD_FREQ)
+        position = {guide_id: i for i, guide_id in enumerate(self.entries)}
+        self._doc_items: list[str] = []
+        corpus: list[list[str]] = []
+        for guide_id, forms in forms_by_item:
+            for form in forms:
+                self._doc_items.append(guide_id)
+                corpus.append(self._terms(form))
+        self._doc_item_index = np.array([position[i] for i in self._doc_items], dtype=int)
+        self._item_ids = list(self.entries)
+        self._position = {guide_id: i for i, guide_id in enumerate(self._item_ids)}
+        self._bundles = [e.id for e in entries if e.bundled_items]
+        self._priors = np.array([GUIDE_PRIOR if self.entries[i].has_guide else 1.0 for i in self._item_ids])
+        self._doc_terms = [set(terms) for terms in corpus]
+        self._bm25 = bm25s.BM25(k1=1.2, b=BM25_B)
+        if corpus:
+            self._bm25.index(corpus, show_progress=False)
+        document_frequency = Counter(term for terms in self._doc_terms for term in terms)
+        n_docs = max(len(corpus), 1)
+        self._idf = {
+            t: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for t, df in document_frequency.items()
+        }
+        self._unknown_idf = math.log(1 + (n_docs + 0.5) / 0.5)
+        departments = sorted({e.department for e in entries if e.department})
+        self._departments = {d: i for i, d in enumerate(departments)}
+        self._item_departments = [self.entries[i].department for i in self._item_ids]
+        self._matcher = build_matcher(forms_by_item, [(d, department_forms(d)) for d in departments])
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def _words(self, text: str) -> list[str]:
+        return [w for w in self._tokenizer.lcut(text) if w.strip()]
+
+    def _terms(self, text: str) -> list[str]:
+        return match_terms(text) + [f"w:{w}" for w in self._words(text) if len(w) > 1]
+
+    @staticmethod
+    def _is_stop(word: str) -> bool:
+        return (
+            word in STOP_WORDS or all(ch in STOP_CHARS for ch in word) or not any(ch.isalnum() for ch in word)
+        )
+
+    def content_of(self, question: str) -> str:
+        """The part of a normalised question that can name an item."""
+        text = strip_aspect_words(question)
+        kept: list[str] = []
+        for word in self._words(text):
+            if self._is_stop(word):
+                kept.append(" ")
+            else:
+                kept.append(word)
+        return re.sub(r"\s+", " ", "".join(kept)).strip()
+
+    def search(self, question: str, top_k: int = 5) -> SearchResult:
+        """Rank items for a question; the question may be raw user text."""
+        text = normalize(question)
+        content = self.content_of(text)
+        # colloquial phrases often contain stop words (不想干了), so they are matched on the whole question
+        official = self.synonyms.official_words(strip_aspect_words(text))
+        if official and not content:
+            content = " ".join(official)
+        if not content or not self.entries:
+            return SearchResult(hits=[], confidence=0.0, margin=0.0, content=content)
+        expanded = " ".join([content, *official])
+        query_terms = sorted(set(self._terms(expanded)))
+        doc_scores = np.asarray(self._bm25.get_scores(query_terms), dtype=float)
+        item_scores = np.zeros(len(self._item_ids))
+        best_doc = np.full(len(self._item_ids), -1)
+        for doc, score in enumerate(doc_scores):
+            item = self._doc_item_index[doc]
+            if score > item_scores[item]:
+                item_scores[item] = score
+                best_doc[item] = doc
+        item_scores *= self._priors
+        mentions = find_mentions(self._matcher, content)  # what the user named, not what synonyms added
+        mentioned = [m.key for m in mentions if m.label == ITEM and m.key in self.entries]
+        if mentioned and item_scores.max() > 0:
+            bonus = item_scores.max()
+            longest = max(len(m.text) for m in mentions if m.label == ITEM)
+            for m in mentions:
+                if m.label == ITEM and m.key in self._position:
+                    item_scores[self._position[m.key]] += bonus * len(m.text) / longest
+        named = {m.key for m in find_mentions(self._matcher, expanded) if m.label == ITEM}
+        self._boost_bundles(item_scores, named)
+        named_departments = {m.key for m in mentions if m.label == DEPARTMENT}
+        if named_departments:
+            for i, department in enumerate(self._item_departments):
+                if department in named_departments:
+                    item_scores[i] *= DEPARTMENT_PRIOR
+        order = np.argsort(-item_scores)[: top_k * 4]
+        hits = [
+            Hit(
+                self._item_ids[i],
+                self.entries[self._item_ids[i]].name,
+                float(item_scores[i]),
+                self.entries[self._item_ids[i]].has_guide,
+            )
+            for i in order
+            if item_scores[i] > 0
+        ]
+        if not hits:
+            return SearchResult(hits=[], confidence=0.0, margin=0.0, content=content)
+        top = order[0]
+        confidence = max(
+            self._coverage(content, self._doc_terms[best_doc[top]]),
+            self._coverage(expanded[len(content) :], self._doc_terms[best_doc[top]])
+            if expanded != content
+            else 0.0,
+        )
+        if hits[0].guide_id in mentioned:
+            confidence = max(confidence, 0.9)
+        return SearchResult(
+            hits=_dedupe_names(hits)[:top_k],
+            confidence=round(confidence, 4),
+            margin=round(_margin(hits), 4),
+            content=content,
+            mentioned=mentioned,
+        )
+
+    def _boost_bundles(self, item_scores: np.ndarray, named: set[str]) -> None:
+        """A question naming several steps of a 一件事 scenario is about the scenario.
+
+        "开公司能不能一次把执照、刻章、领发票都办完" names three items of 企业开办一件事
+        (directly or through synonyms); the bundle then outranks each of them.
+        """
+        best = item_scores.max()
+        if best <= 0 or len(named) < 2:
+            return
+        for guide_id in self._bundles:
+            bundled = self.entries[guide_id].bundled_items
+            covered = len(named.intersection(bundled))
+            if covered >= 2:
+                i = self._position[guide_id]
+                item_scores[i] = max(item_scores[i], best * (1 + covered / len(bundled)))
+
+    def _coverage(self, text: str, doc_terms: set[str]) -> float:
+        """How well a text and an item's surface form explain each other (idf-weighted F1).
+
+        Question side: a long descriptive question still names its item; item side:
+        a question naming half of an item's name is a weaker match than one naming all of it.
+        """
+        terms = set(match_terms(text))
+        if not terms or not doc_terms:
+            return 0.0
+        shared = terms & doc_terms
+        if not shared:
+            return 0.0
+        weight = self._idf.get
+        query_share = sum(weight(t, self._unknown_idf) for t in shared) / sum(
+            weight(t, self._unknown_idf) for t in terms
+        )
+        doc_share = sum(weight(t, 0.0) for t in shared) / sum(
+            weight(t, 0.0) for t in doc_terms if not t.startswith("w:")
+        )
+        doc_share = min(doc_share, 1.0)
+        return 2 * query_share * doc_share / (query_share + doc_share)
+
+
+def _margin(hits: list[Hit]) -> float:
+    """How far the best item is ahead of the best item with a different name."""
+    best = hits[0]
+    best_name = normalize(best.name)
+    for hit in hits[1:]:
+        if normalize(hit.name) != best_name:
+            return (best.score - hit.score) / best.score if best.score else 0.0
+    return 1.0
+
+
+def _dedupe_names(hits: Iterable[Hit]) -> list[Hit]:
+    """Keep the best item of each name: the same service from two catalogues is one choice."""
+    seen: set[str] = set()
+    kept: list[Hit] = []
+    for hit in hits:
+        key = normalize(hit.name)
+        if key not in seen:
+            seen.add(key)
+            kept.append(hit)
+    return kept

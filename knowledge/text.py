@@ -1,0 +1,86 @@
+"""Normalising what enterprises type before anything tries to understand it.
+
+Users write Traditional and Simplified characters, full-width letters, emoji and
+stray control characters. Everything downstream (retrieval, the jieba dictionary,
+the spaCy matcher) sees one canonical Simplified, half-width, lower-case form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from opencc import OpenCC
+from pypinyin import lazy_pinyin
+
+MAX_QUESTION_CHARS = 500  # a question longer than this is cut; nobody asks a 5,000-character question
+
+_CONVERTER = OpenCC("t2s")
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202f\ufeff]")
+_SPACE = re.compile(r"\s+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+# punctuation and symbols that split a question into segments; n-grams never cross them
+_SEPARATORS = re.compile(r"[^\w\u4e00-\u9fff]+", re.UNICODE)
+
+
+@lru_cache(maxsize=4096)
+def to_simplified(text: str) -> str:
+    return str(_CONVERTER.convert(text))
+
+
+def normalize(text: str) -> str:
+    """Canonical form of a user question: NFKC, Simplified, lower case, no control characters."""
+    text = _CONTROL.sub(" ", text or "")
+    text = unicodedata.normalize("NFKC", text)[: MAX_QUESTION_CHARS * 2]
+    text = to_simplified(text).lower()
+    return _SPACE.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
+
+
+def has_meaningful_text(text: str) -> bool:
+    """False for empty, emoji-only or punctuation-only input."""
+    return any(ch.isalnum() for ch in normalize(text))
+
+
+def segments(text: str) -> list[str]:
+    """Split normalised text on punctuation, symbols, emoji and spaces."""
+    return [s for s in _SEPARATORS.split(text) if s]
+
+
+def char_terms(text: str) -> list[str]:
+    """Character unigrams and bigrams inside each segment: robust to typos and unknown words."""
+    terms: list[str] = []
+    for segment in segments(text):
+        terms.extend(segment)
+        terms.extend(segment[i : i + 2] for i in range(len(segment) - 1))
+    return terms
+
+
+def contains_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+# 模糊音: the confusions typed by users of southern dialects and pinyin input methods
+_FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
+_FUZZY_FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
+
+
+def fuzzy_syllable(syllable: str) -> str:
+    for long, short in _FUZZY_INITIALS:
+        if syllable.startswith(long):
+            syllable = short + syllable[len(long) :]
+            break
+    for long, short in _FUZZY_FINALS:
+        if syllable.endswith(long):
+            return syllable[: -len(long)] + short
+    return syllable
+
+
+def pinyin_terms(text: str) -> list[str]:
+    """Fuzzy toneless pinyin bigrams of each run of Chinese characters: 营业执找 still sounds like 营业执照."""
+    terms: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        syllables = [fuzzy_syllable(s) for s in lazy_pinyin(run)]
+        terms.extend(f"p:{a}{b}" for a, b in zip(syllables, syllables[1:], strict=False))
+    return terms

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every check `make test` runs, in order. Services the tests need (PostgreSQL) are installed and
+# started here when possible; a suite that cannot run is named with the reason.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+status=0
+not_run=()
+
+step() { echo; echo "==> $*"; }
+run() { step "$*"; "$@" || status=1; }
+
+run "$BIN/ruff" check .
+run "$BIN/ruff" format --check .
+run "$BIN/mypy"
+run "$BIN/rasa" data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
+
+step "PostgreSQL for the database suites"
+if url=$(scripts/postgres.sh start var/pg 2>var/postgres-start.log); then
+  export DATABASE_URL_PG="$url"
+  export REQUIRE_POSTGRES=1
+  echo "PostgreSQL ready"
+else
+  reason=$(tail -n 3 var/postgres-start.log)
+  not_run+=("PostgreSQL variants of tests/appeals: $reason")
+fi
+
+run "$BIN/pytest" -q
+run "$BIN/rasa" test core --model models/butler.tar.gz --stories tests/stories \
+  --fail-on-prediction-errors --out var/rasa-test-results
+
+scripts/postgres.sh stop var/pg >/dev/null 2>&1 || true
+
+if [ ${#not_run[@]} -gt 0 ]; then
+  echo; echo "Suites that did not run:"
+  printf '  - %s\n' "${not_run[@]}"
+fi
+exit $status

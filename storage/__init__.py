@@ -1,0 +1,1 @@
+"""Database plumbing shared by the domain packages: engines, sessions and migrations."""

@@ -1,0 +1,159 @@
+"""One question in, one reply out: the contract the chat and ``butler ask`` share."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from sqlalchemy import select
+
+from knowledge.answering import Context
+from knowledge.assistant import GuideAssistant
+from knowledge.live_index import LiveIndex
+from knowledge.models import UnansweredQuestion
+from knowledge.records import GuideRecord
+from knowledge.service import get_guide, import_records, list_unanswered
+
+
+def test_materials_answer_is_a_numbered_list_with_its_source(guide_assistant: GuideAssistant) -> None:
+    reply = guide_assistant.reply("食品经营许可证要什么材料", intent="ask_materials", intent_confidence=0.99)
+    assert reply.kind == "guide" and reply.guide_name == "食品经营许可证核发" and reply.aspect == "materials"
+    assert reply.text.startswith("【食品经营许可证核发】申请材料")
+    assert re.search(r"^1\. .+（(原件|复印件|原件和复印件|电子件)\d+份", reply.text, re.M)
+    assert "来源：《食品经营许可证核发》办事指南，更新于2026-" in reply.text
+    assert "示例数据，以当地政务服务网公布为准" in reply.text
+    assert reply.custom == {
+        "kind": "guide",
+        "guide_id": reply.guide_id,
+        "guide_name": "食品经营许可证核发",
+        "aspect": "materials",
+        "version": "1",
+        "has_guide": True,
+    }
+
+
+def test_time_limit_answer_gives_units(guide_assistant: GuideAssistant) -> None:
+    reply = guide_assistant.reply("排污许可证要多久", intent="ask_time_limit", intent_confidence=0.99)
+    assert "法定办结时限" in reply.text and "承诺办结时限" in reply.text
+    assert re.search(r"\d+个(工作日|自然日)", reply.text)
+
+
+def test_answers_come_from_the_stored_fields(guide_assistant: GuideAssistant, demo_kb) -> None:  # type: ignore[no-untyped-def]
+    reply = guide_assistant.reply("取水许可咨询电话", intent="ask_contact", intent_confidence=0.99)
+    with demo_kb() as session:
+        guide = get_guide(session=session, guide_id=reply.guide_id)
+    assert guide is not None and guide.phone in reply.text and guide.department in reply.text
+
+
+def test_follow_up_keeps_the_item(guide_assistant: GuideAssistant) -> None:
+    first = guide_assistant.reply("食品经营许可证要什么材料", intent="ask_materials", intent_confidence=0.99)
+    follow = guide_assistant.reply(
+        "那要多久？",
+        intent="ask_time_limit",
+        intent_confidence=0.99,
+        context=Context(first.guide_id, first.aspect),
+    )
+    assert follow.kind == "guide" and follow.guide_id == first.guide_id and follow.aspect == "time_limit"
+
+
+def test_naming_another_item_switches_item_and_keeps_the_aspect(guide_assistant: GuideAssistant) -> None:
+    first = guide_assistant.reply("食品经营许可证要什么材料", intent="ask_materials", intent_confidence=0.99)
+    switched = guide_assistant.reply(
+        "那排污许可呢？",
+        intent="inform_guide",
+        intent_confidence=0.95,
+        context=Context(first.guide_id, first.aspect),
+    )
+    assert switched.guide_name == "排污许可证核发" and switched.aspect == "materials"
+
+
+def test_elliptical_follow_up_replaces_part_of_the_name(guide_assistant: GuideAssistant) -> None:
+    first = guide_assistant.reply("企业投资项目备案怎么办", intent="ask_overview", intent_confidence=0.99)
+    assert first.guide_name == "企业投资项目备案"
+    switched = guide_assistant.reply(
+        "那核准呢？",
+        intent="inform_guide",
+        intent_confidence=0.95,
+        context=Context(first.guide_id, first.aspect),
+    )
+    assert switched.guide_name == "企业投资项目核准"
+
+
+def test_keywords_correct_an_unsure_intent(guide_assistant: GuideAssistant) -> None:
+    reply = guide_assistant.reply("公章刻制备案收费吗", intent="ask_overview", intent_confidence=0.55)
+    assert reply.aspect == "fee"
+
+
+def test_follow_up_without_context_asks_which_item(guide_assistant: GuideAssistant) -> None:
+    reply = guide_assistant.reply("那要多久？", intent="ask_time_limit", intent_confidence=0.99)
+    assert reply.kind == "no_answer" and "哪个事项" in reply.text and not reply.unanswered
+
+
+def test_ambiguous_question_offers_choices_as_buttons(guide_assistant: GuideAssistant) -> None:
+    reply = guide_assistant.reply("规划许可怎么办", intent="ask_overview", intent_confidence=0.99)
+    assert reply.kind == "choose_guide"
+    names = {c["guide_name"] for c in reply.custom["candidates"]}
+    assert {"建设用地规划许可证核发", "建设工程规划许可证核发"} <= names
+    voltage = guide_assistant.reply("用电报装要什么材料", intent="ask_materials", intent_confidence=0.99)
+    assert {c["guide_name"] for c in voltage.custom["candidates"]} >= {"高压用电报装", "低压小微企业用电报装"}
+    assert 2 <= len(reply.buttons) <= 4
+    assert all(b["payload"].startswith("/choose_guide{") for b in reply.buttons)
+
+
+def test_chosen_item_is_answered(guide_assistant: GuideAssistant) -> None:
+    choice = guide_assistant.reply("消防怎么办", intent="ask_materials", intent_confidence=0.99)
+    picked = choice.custom["candidates"][0]
+    reply = guide_assistant.reply_chosen(picked["guide_id"], "materials")
+    assert reply is not None and reply.guide_name == picked["guide_name"] and reply.aspect == "materials"
+    assert guide_assistant.reply_chosen("NO-SUCH-ID", "materials") is None
+
+
+def test_unanswerable_question_is_honest_and_logged(guide_assistant: GuideAssistant, demo_kb) -> None:  # type: ignore[no-untyped-def]
+    reply = guide_assistant.reply(
+        "帮我查一下明天的天气", intent="out_of_scope", intent_confidence=0.6, sender_id="u-77"
+    )
+    assert reply.kind == "no_answer" and reply.custom == {"kind": "no_answer"}
+    assert "转人工" in reply.text and reply.guide_id is None
+    with demo_kb() as session:
+        logged = list_unanswered(session=session, limit=10)
+    assert any(q.text == "帮我查一下明天的天气" and q.sender_id == "u-77" for q in logged)
+
+
+def test_bad_input_gets_a_polite_reply(guide_assistant: GuideAssistant) -> None:
+    for text in ["", "   ", "😂😂😂", "\x00\x01\x02", "？？？"]:
+        reply = guide_assistant.reply(text)
+        assert reply.kind == "no_answer" and reply.text, text
+    long_reply = guide_assistant.reply("食品经营许可证要什么材料" + "啊" * 5000, intent="ask_materials")
+    assert long_reply.kind in {"guide", "no_answer", "choose_guide"} and len(long_reply.text) < 5000
+    mixed = guide_assistant.reply(
+        "VAT 一般纳税人 register 要多久", intent="ask_time_limit", intent_confidence=0.9
+    )
+    assert mixed.guide_name == "增值税一般纳税人登记"
+
+
+def test_knowledge_edits_take_effect_without_retraining(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import build_demo_kb
+
+    factory = build_demo_kb(f"sqlite:///{tmp_path / 'kb.db'}")
+    live = LiveIndex(factory, check_interval=0)
+    assistant = GuideAssistant(factory, live)
+    before = assistant.reply("公章刻制备案咨询电话", intent="ask_contact", intent_confidence=0.99)
+    with factory.begin() as session:
+        guide = get_guide(session=session, guide_id=before.guide_id)
+        assert guide is not None
+        record = GuideRecord.from_item(guide)
+    changed = dataclasses.replace(record, phone="0000-99990000", aliases=(*record.aliases, "刻公章子"))
+    with factory.begin() as session:
+        import_records(session=session, records=[changed], source="admin edit")
+    after = assistant.reply("刻公章子电话多少", intent="ask_contact", intent_confidence=0.99)
+    assert after.guide_id == before.guide_id and "0000-99990000" in after.text
+    assert after.custom["version"] == "2"
+
+
+def test_unanswered_log_keeps_the_time(guide_assistant: GuideAssistant, demo_kb) -> None:  # type: ignore[no-untyped-def]
+    guide_assistant.reply("怎么申请宅基地", intent="ask_process", intent_confidence=0.9, sender_id="u-78")
+    with demo_kb() as session:
+        row = session.execute(
+            select(UnansweredQuestion).where(UnansweredQuestion.sender_id == "u-78")
+        ).scalar_one()
+    assert row.asked_at is not None
