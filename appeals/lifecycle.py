@@ -9,8 +9,8 @@ and text (a client retry) adds nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,7 +79,7 @@ def _act(
     note: str,
     now: datetime | None,
     settings: AppealsSettings | None,
-    apply: Any = None,
+    apply: Callable[[Ticket, datetime], None] | None = None,
 ) -> TicketPublic:
     cfg = settings_or_default(settings)
     moment = office_now(now, cfg)

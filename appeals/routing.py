@@ -17,7 +17,9 @@ from the ticket alone why it went where it went.
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from appeals.models import Assignment, Butler, Department, Enterprise, Ticket
@@ -52,22 +54,21 @@ def _to_butler(rule: str, reason: str, butler: Butler) -> RoutingDecision:
     )
 
 
-def open_ticket_counts(session: Session, butler_ids: list[int]) -> dict[int, int]:
-    """Open tickets per butler, zero for butlers with none."""
-    if not butler_ids:
-        return {}
-    rows = session.execute(
-        select(Ticket.butler_id, func.count(Ticket.id))
-        .where(Ticket.butler_id.in_(butler_ids), Ticket.status.in_(OPEN_STATUSES))
-        .group_by(Ticket.butler_id)
-    ).all()
-    counts = dict.fromkeys(butler_ids, 0)
-    counts.update({butler_id: count for butler_id, count in rows})
-    return counts
+@dataclass(frozen=True)
+class GridLoad:
+    """An active grid butler's open tickets against their capacity."""
+
+    butler_id: int
+    open_tickets: int
+    capacity: int
 
 
-def grid_butlers(session: Session, enterprise: Enterprise, exclude: set[int]) -> list[tuple[Butler, int]]:
-    """Active butlers serving enterprises of the same district and industry, least loaded first."""
+def grid_loads(session: Session, enterprise: Enterprise, exclude: set[int]) -> list[GridLoad]:
+    """Active butlers serving enterprises of the same district and industry, least loaded first.
+
+    One grouped query returning plain rows: a grid can have hundreds of
+    butlers, and loading them as objects would dominate the routing time.
+    """
     if not enterprise.region or not enterprise.industry:
         return []
     peers = (
@@ -81,15 +82,20 @@ def grid_butlers(session: Session, enterprise: Enterprise, exclude: set[int]) ->
         .distinct()
         .subquery()
     )
-    butlers = list(
-        session.execute(
-            select(Butler).join(peers, peers.c.butler_id == Butler.id).where(Butler.active.is_(True))
-        ).scalars()
+    open_tickets = func.count(Ticket.id)
+    query = (
+        select(Butler.id, open_tickets, Butler.capacity)
+        .join(peers, peers.c.butler_id == Butler.id)
+        .outerjoin(Ticket, and_(Ticket.butler_id == Butler.id, Ticket.status.in_(OPEN_STATUSES)))
+        .where(Butler.active.is_(True))
+        .group_by(Butler.id, Butler.capacity)
+        .order_by(open_tickets, Butler.id)
     )
-    butlers = [b for b in butlers if b.id not in exclude]
-    counts = open_ticket_counts(session, [b.id for b in butlers])
-    ranked = sorted(butlers, key=lambda b: (counts[b.id], b.id))
-    return [(b, counts[b.id]) for b in ranked]
+    if exclude:
+        query = query.where(Butler.id.not_in(exclude))
+    return [
+        GridLoad(butler_id, int(count), capacity) for butler_id, count, capacity in session.execute(query)
+    ]
 
 
 def duty_department(session: Session, region: str) -> Department | None:
@@ -125,12 +131,14 @@ def route(session: Session, enterprise: Enterprise) -> RoutingDecision:
     passed.append("未设备用管家" if backup is None else f"备用管家{backup.name}已停用")
 
     tried = {b.id for b in (primary, backup) if b is not None}
-    candidates = grid_butlers(session, enterprise, tried)
+    candidates = grid_loads(session, enterprise, tried)
     grid = f"{enterprise.region}·{enterprise.industry}"
-    available = [(b, n) for b, n in candidates if n < b.capacity]
+    available = [load for load in candidates if load.open_tickets < load.capacity]
     if available:
-        butler, count = available[0]
-        tie = sum(1 for _, n in available if n == count) > 1
+        count = available[0].open_tickets
+        butler = session.get(Butler, available[0].butler_id)
+        assert butler is not None
+        tie = len(available) > 1 and available[1].open_tickets == count
         tie_note = "，在办件数相同时取登记最早的管家" if tie else ""
         reason = f"按网格（{grid}）分派给在办工单最少的管家{_butler_label(butler)}（在办{count}件{tie_note}）"
         return _to_butler("grid", "；".join([*passed, reason]), butler)

@@ -131,9 +131,8 @@ async def run_sweeper(
             raise
         except Exception as exc:  # keep the loop alive; the next sweep retries
             logger.error(
-                "tickets.sweep_failed error=%s detail=%s",
+                "tickets.sweep_failed error=%s",  # no message: SQL errors carry parameters, phones among them
                 type(exc).__name__,
-                exc,
                 extra={"event": "tickets.sweep_failed", "error": type(exc).__name__},
             )
         await asyncio.sleep(every)

@@ -144,6 +144,7 @@ class TicketPublic(_ToDict):
     contact_name: str
     contact_phone: str
     channel: str
+    sender_id: str  # the chat user who filed it: where to send the rating request
     butler_name: str
     butler_phone: str
     department_name: str

@@ -21,6 +21,7 @@ from pathlib import Path
 from storage.settings import PROJECT_ROOT
 
 RASA = str(Path(sys.executable).with_name("rasa"))
+RASA_SERVER = [sys.executable, "-m", "bot.server"]  # rasa with the action-response validation fix
 
 
 def free_port() -> int:
@@ -55,13 +56,13 @@ class RunningAssistant:
         return f"{self.rasa_url}/webhooks/rest/webhook"
 
 
-def write_endpoints(path: Path, tracker_db: Path, actions_port: int | None) -> None:
+def write_endpoints(path: Path, tracker_db: Path, actions_port: int | None, tracker_store: str) -> None:
     lines = []
     if actions_port is not None:
-        lines += ["action_endpoint:", f'  url: "http://127.0.0.1:{actions_port}/webhook"']
+        lines += ["action_endpoint:", f'  url: "http://127.0.0.1:{actions_port}/webhook"', "  enable_selective_domain: true"]
     lines += [
         "tracker_store:",
-        "  type: SQL",
+        f"  type: {tracker_store}",
         "  dialect: sqlite",
         f"  db: {tracker_db}",
         "lock_store:",
@@ -87,6 +88,7 @@ def running_assistant(
     *,
     env: Mapping[str, str] | None = None,
     with_actions: bool = True,
+    tracker_store: str = "bot.tracker_store.BoundedSQLTrackerStore",
     timeout: float = 240,
 ) -> Iterator[RunningAssistant]:
     """Start the servers, wait until both answer, stop them on exit."""
@@ -96,7 +98,7 @@ def running_assistant(
     actions_port = free_port() if with_actions else None
     tracker_db = workdir / "tracker.db"
     endpoints = workdir / "endpoints.yml"
-    write_endpoints(endpoints, tracker_db, actions_port)
+    write_endpoints(endpoints, tracker_db, actions_port, tracker_store)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         actions = None
@@ -113,7 +115,7 @@ def running_assistant(
         rasa_log = workdir / "rasa.log"
         rasa = subprocess.Popen(
             [
-                RASA,
+                *RASA_SERVER,
                 "run",
                 "--model",
                 str(model),

@@ -19,7 +19,7 @@ trap stop INT TERM EXIT
 
 "$BIN/rasa" run actions --actions bot.actions --port "$ACTIONS_PORT" &
 pids+=($!)
-"$BIN/rasa" run --model models/butler.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
+"$BIN/python" -m bot.server run --model models/butler.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
   --port "$RASA_PORT" --cors "*" &
 pids+=($!)
 echo "Rasa REST webhook: http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook  (actions on :${ACTIONS_PORT})"

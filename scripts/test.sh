@@ -16,7 +16,8 @@ run "$BIN/mypy"
 run "$BIN/rasa" data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
 
 step "PostgreSQL for the database suites"
-if url=$(scripts/postgres.sh start var/pg 2>var/postgres-start.log); then
+mkdir -p var
+if url=$(scripts/postgres.sh var/pg 2>var/postgres-start.log); then
   export DATABASE_URL_PG="$url"
   export REQUIRE_POSTGRES=1
   echo "PostgreSQL ready"

@@ -9,11 +9,11 @@ from typing import Any
 
 import openpyxl
 import pytest
-from tests.knowledge.conftest import DEMO_DIR
 
 from cli.main import main
 from knowledge.service import log_unanswered
 from storage.engine import make_engine, make_session_factory
+from tests.knowledge.conftest import DEMO_DIR
 
 Item = Callable[..., dict[str, Any]]
 WriteYaml = Callable[[Path, list[dict[str, Any]]], Path]

@@ -8,12 +8,12 @@ from typing import Any
 
 import openpyxl
 import pytest
-from tests.knowledge.conftest import DEMO_DIR
 
 from knowledge.exporters import FORMATS, to_csv, to_yaml, write_export
 from knowledge.importers import load_records
 from knowledge.records import FIELD_COLUMNS, GuideRecord, parse_record
 from knowledge.service import import_records, knowledge_revision, list_guides
+from tests.knowledge.conftest import DEMO_DIR
 
 Item = Callable[..., dict[str, Any]]
 SUFFIX = {"yaml": ".yaml", "csv": ".csv", "xlsx": ".xlsx"}

@@ -11,7 +11,6 @@ from typing import Any
 
 import openpyxl
 import pytest
-from tests.knowledge.conftest import DEMO_DIR
 
 from knowledge.importers import (
     CATALOGUE_SOURCE,
@@ -21,6 +20,7 @@ from knowledge.importers import (
     read_path,
 )
 from knowledge.records import FIELD_COLUMNS, ImportValidationError, ValidationProblem
+from tests.knowledge.conftest import DEMO_DIR
 
 Item = Callable[..., dict[str, Any]]
 WriteYaml = Callable[[Path, list[dict[str, Any]]], Path]

@@ -1,8 +1,8 @@
-"""appeals registry and tickets
+"""appeals: enterprise-butler registry, tickets, their events and ratings, day counters, holiday overrides
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 00:29:47.536413
+Create Date: 2026-11-23 00:56:31.155981
 """
 
 import sqlalchemy as sa
@@ -109,6 +109,7 @@ def upgrade() -> None:
             batch_op.f("ix_assignment_backup_butler_id"), ["backup_butler_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_assignment_butler_id"), ["butler_id"], unique=False)
+        batch_op.create_index("ix_assignment_enterprise_butler", ["enterprise_id", "butler_id"], unique=False)
 
     op.create_table(
         "ticket",
@@ -219,6 +220,7 @@ def downgrade() -> None:
 
     op.drop_table("ticket")
     with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.drop_index("ix_assignment_enterprise_butler")
         batch_op.drop_index(batch_op.f("ix_assignment_butler_id"))
         batch_op.drop_index(batch_op.f("ix_assignment_backup_butler_id"))
 

@@ -1,0 +1,170 @@
+"""`make bench`: every benchmark in one run, written to docs/benchmarks.md.
+
+Benchmarks are not tests: the figures depend on the machine and its load, so they
+are measured side by side in one run and recorded with the machine they ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT.parent / "shared" / "data" / "guangan-catalogue" / "guang_an_items.derived.json"
+PY = sys.executable
+
+
+def run_json(args: list[str], out: Path) -> dict[str, Any]:
+    subprocess.run([PY, *args, "--out", str(out)], check=True, cwd=ROOT)
+    return dict(json.loads(out.read_text(encoding="utf-8")))
+
+
+def quality(out_dir: Path) -> dict[str, Any]:
+    results = {"demo_only": run_json(["bench/answer_quality.py"], out_dir / "quality-demo.json")}
+    if CATALOGUE.exists():
+        results["with_catalogue"] = run_json(
+            ["bench/answer_quality.py", "--catalogue", str(CATALOGUE)], out_dir / "quality-catalogue.json"
+        )
+    return results
+
+
+def latency(database_url: str) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from bench.latency import run
+
+    return run(database_url)
+
+
+def appeals(out_dir: Path) -> dict[str, Any] | None:
+    script = ROOT / "bench" / "bench_appeals.py"
+    if not script.exists():
+        return None
+    return run_json([str(script)], out_dir / "appeals.json")
+
+
+def machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
+        platform.processor(),
+    )
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def quality_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| Knowledge base | System | Item top-1 | Aspect | No-answer precision | No-answer recall |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, key in (("60 demo guides", "demo_only"), ("demo + 1,135 catalogue items", "with_catalogue")):
+        if key not in results:
+            continue
+        for system, name in (("full pipeline", "full_pipeline"), ("plain BM25 baseline", "plain_bm25")):
+            s = results[key][name]
+            lines.append(
+                f"| {label} | {system} | {pct(s['item_top1'])} | {pct(s['aspect_accuracy'])} | "
+                f"{pct(s['no_answer_precision'])} | {pct(s['no_answer_recall'])} |"
+            )
+    demo = results["demo_only"]
+    lines.append("")
+    lines.append(
+        f"Dev set: {demo['devset_turns']} turns ({demo['full_pipeline']['answerable_turns']} answerable, "
+        f"{demo['full_pipeline']['unanswerable_turns']} unanswerable); "
+        f"{demo['dropped_as_training_examples']} questions that also occur in the NLU training data were dropped."
+    )
+    return lines
+
+
+def latency_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| Bot | Tracker store | Concurrent conversations | p50 ms | p95 ms | messages/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {"assistant": "assistant", "assistant_stock_store": "assistant", "minimal_bot": "minimal bot"}
+    for key, result in results.items():
+        for level in result["levels"]:
+            lines.append(
+                f"| {names[key]} | {result['tracker_store'].split('.')[-1]} | {level['concurrency']} | "
+                f"{level['p50_ms']} | {level['p95_ms']} | {level['messages_per_s']} |"
+            )
+    minimal = results["minimal_bot"]["levels"][0]["p50_ms"]
+    ours = results["assistant"]["levels"][0]["p50_ms"]
+    lines += [
+        "",
+        f"p50 ratio at 1 conversation, assistant / minimal bot: **{ours / minimal:.2f}×** (target ≤ 1.5×).",
+        "",
+        "| Bot | Tracker store | Rasa server RSS MB | one 200-message conversation: p50 of first 30 → last 30 (ms) |",
+        "|---|---|---|---|",
+    ]
+    for key, result in results.items():
+        grown = result["long_conversation"]
+        lines.append(
+            f"| {names[key]} | {result['tracker_store'].split('.')[-1]} | {result['rss_mb']} | "
+            f"{grown['first_30_p50_ms']} → {grown['last_30_p50_ms']} |"
+        )
+    return lines
+
+
+def appeals_table(results: dict[str, Any] | None) -> list[str]:
+    if results is None:
+        return ["Not measured: bench/bench_appeals.py is not present."]
+    return ["```json", json.dumps(results, ensure_ascii=False, indent=2), "```"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+    out_dir = ROOT / "var" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'butler.db'}")
+
+    q = quality(out_dir)
+    lat = None if args.skip_latency else latency(database_url)
+    app = appeals(out_dir)
+    (out_dir / "all.json").write_text(json.dumps({"quality": q, "latency": lat, "appeals": app}, ensure_ascii=False, indent=2))
+
+    doc = [
+        "# Benchmarks",
+        "",
+        f"Produced by `make bench` on {dt.date.today().isoformat()}, on {machine()}.",
+        "Machines are shared and noisy: compare figures measured in the same run, not across runs.",
+        "",
+        "## Answer quality (bench/answer_quality.py, dev set bench/devset.yaml)",
+        "",
+        "The full pipeline is the trained NLU model + retrieval + conversation context, exactly as in the chat. "
+        "The baseline is BM25 over character uni+bigrams of item names and aliases with a top-1/top-2 margin gate "
+        "of 0.2, and the intent of the nearest NLU training example; it has no synonyms, no stop words and no "
+        "context. A reply pointing to a name-only catalogue item (no guide content) counts as declining.",
+        "",
+        *quality_table(q),
+        "",
+        "## REST webhook latency (bench/latency.py)",
+        "",
+        "Each server in turn on this machine: N conversations at once, each sending 20 messages in sequence. "
+        "The minimal bot has one intent and one response (bench/minimal_bot).",
+        "",
+        *(latency_table(lat) if lat else ["Skipped (--skip-latency)."]),
+        "",
+        "## Appeal tickets (bench/bench_appeals.py)",
+        "",
+        *appeals_table(app),
+        "",
+    ]
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(doc), encoding="utf-8")
+    print("\n".join(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
