@@ -51,7 +51,11 @@ def appeals(out_dir: Path) -> dict[str, Any] | None:
 
 def machine() -> str:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
         platform.processor(),
     )
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
@@ -132,7 +136,9 @@ def main() -> int:
     q = quality(out_dir)
     lat = None if args.skip_latency else latency(database_url)
     app = appeals(out_dir)
-    (out_dir / "all.json").write_text(json.dumps({"quality": q, "latency": lat, "appeals": app}, ensure_ascii=False, indent=2))
+    (out_dir / "all.json").write_text(
+        json.dumps({"quality": q, "latency": lat, "appeals": app}, ensure_ascii=False, indent=2)
+    )
 
     doc = [
         "# Benchmarks",

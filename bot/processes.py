@@ -59,7 +59,11 @@ class RunningAssistant:
 def write_endpoints(path: Path, tracker_db: Path, actions_port: int | None, tracker_store: str) -> None:
     lines = []
     if actions_port is not None:
-        lines += ["action_endpoint:", f'  url: "http://127.0.0.1:{actions_port}/webhook"', "  enable_selective_domain: true"]
+        lines += [
+            "action_endpoint:",
+            f'  url: "http://127.0.0.1:{actions_port}/webhook"',
+            "  enable_selective_domain: true",
+        ]
     lines += [
         "tracker_store:",
         f"  type: {tracker_store}",

@@ -18,7 +18,7 @@ Use it in endpoints.yml::
       type: bot.tracker_store.BoundedSQLTrackerStore
       dialect: sqlite
       db: var/rasa_tracker.db
-      max_events: 120
+      max_events: 60
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_EVENTS = 120
+DEFAULT_MAX_EVENTS = 60
 STATE_EVENT_TYPES = ("slot", "active_loop", "pause", "resume")
 MAX_REMEMBERED_SENDERS = 10_000
 
