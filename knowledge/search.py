@@ -33,6 +33,8 @@ from knowledge.text import char_terms, normalize, pinyin_terms
 GUIDE_PRIOR = 1.5  # a full guide beats name-only catalogue entries of similar services
 DEPARTMENT_PRIOR = 1.1  # a question naming the department prefers its items
 USER_WORD_FREQ = 200_000
+MENTION_WEIGHT = 2.0  # a verbatim name or alias outweighs anything synonyms or n-grams add
+RERANK_FLOOR = 0.6  # share of the BM25 score a candidate keeps however little of its name was asked for
 BM25_B = 0.3  # documents are short names; a long official name should not be penalised much
 
 # words that carry no information about which item is meant
@@ -432,7 +434,8 @@ class GuideIndex:
             longest = max(len(m.text) for m in mentions if m.label == ITEM)
             for m in mentions:
                 if m.label == ITEM and m.key in self._position:
-                    item_scores[self._position[m.key]] += bonus * len(m.text) / longest
+                    # the longest mention decides between several: 出口退税备案 over the alias 进出口权
+                    item_scores[self._position[m.key]] += MENTION_WEIGHT * bonus * len(m.text) / longest
         named = {m.key for m in find_mentions(self._matcher, expanded) if m.label == ITEM}
         self._boost_bundles(item_scores, named)
         named_departments = {m.key for m in mentions if m.label == DEPARTMENT}
@@ -440,7 +443,7 @@ class GuideIndex:
             for i, department in enumerate(self._item_departments):
                 if department in named_departments:
                     item_scores[i] *= DEPARTMENT_PRIOR
-        order = np.argsort(-item_scores)[: top_k * 4]
+        order = self._rerank(np.argsort(-item_scores)[: top_k * 4], item_scores, best_doc, content)
         hits = [
             Hit(
                 self._item_ids[i],
@@ -469,6 +472,21 @@ class GuideIndex:
             content=content,
             mentioned=mentioned,
         )
+
+    def _rerank(
+        self, order: np.ndarray, item_scores: np.ndarray, best_doc: np.ndarray, content: str
+    ) -> np.ndarray:
+        """Prefer candidates whose name the question covers: 药品零售许可 → the guide, not its 变更 variant.
+
+        BM25 ignores the words of a candidate the question does not contain; a
+        variant's qualifier (变更, 注销, 延续) is such a word.
+        """
+        for i in order:
+            if item_scores[i] > 0 and best_doc[i] >= 0:
+                item_scores[i] *= RERANK_FLOOR + (1 - RERANK_FLOOR) * self._coverage(
+                    content, self._doc_terms[best_doc[i]]
+                )
+        return np.array(sorted(order, key=lambda i: -item_scores[i]), dtype=int)
 
     def _boost_bundles(self, item_scores: np.ndarray, named: set[str]) -> None:
         """A question naming several steps of a 一件事 scenario is about the scenario.
