@@ -125,6 +125,8 @@ class ImportReport:
     butlers_updated: int = 0
     departments_created: int = 0
     without_butler: int = 0
+    enterprises_unchanged: int = 0
+    butlers_unchanged: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready counts."""
@@ -133,8 +135,9 @@ class ImportReport:
     def summary(self) -> str:
         """One Chinese line for the CLI."""
         return (
-            f"导入完成：新增企业{self.enterprises_created}家，更新{self.enterprises_updated}家；"
-            f"新增管家{self.butlers_created}名，更新{self.butlers_updated}名；"
+            f"导入完成：新增企业{self.enterprises_created}家，更新{self.enterprises_updated}家，"
+            f"未变{self.enterprises_unchanged}家；新增管家{self.butlers_created}名，更新{self.butlers_updated}名，"
+            f"未变{self.butlers_unchanged}名；"
             f"新增单位{self.departments_created}个；未配管家的企业{self.without_butler}家。"
         )
 
@@ -316,6 +319,7 @@ def apply_registry(session: Session, plan: RegistryPlan, source: str) -> ImportR
         butlers.update(
             {b.phone: b for b in session.execute(select(Butler).where(Butler.phone.in_(chunk))).scalars()}
         )
+    changed_butlers: set[str] = set()
     for phone, person in plan.butlers.items():
         region, grid = _home(person.serves)
         department = departments.get(person.department)
@@ -325,15 +329,22 @@ def apply_registry(session: Session, plan: RegistryPlan, source: str) -> ImportR
             session.add(butler)
             butlers[phone] = butler
             report.butlers_created += 1
-        else:
-            report.butlers_updated += 1
-            butler.name = person.name
-            if person.active is not None:
-                butler.active = person.active
-        if department is not None and (person.serves or butler.department_id is None):
-            butler.department_id = department.id
-        if region:
-            butler.region, butler.grid = region, grid
+            changed_butlers.add(phone)
+        elif _set_changed(butler, name=person.name):
+            changed_butlers.add(phone)
+        if person.active is not None and _set_changed(butler, active=person.active):
+            changed_butlers.add(phone)
+        if (
+            department is not None
+            and (person.serves or butler.department_id is None)
+            and _set_changed(butler, department_id=department.id)
+        ):
+            changed_butlers.add(phone)
+        if region and _set_changed(butler, region=region, grid=grid):
+            changed_butlers.add(phone)
+    existing_butlers = len(plan.butlers) - report.butlers_created
+    report.butlers_updated = len(changed_butlers) - report.butlers_created
+    report.butlers_unchanged = existing_butlers - report.butlers_updated
     session.flush()
 
     codes = [e.credit_code for e in plan.enterprises]
@@ -347,7 +358,9 @@ def apply_registry(session: Session, plan: RegistryPlan, source: str) -> ImportR
                 ).scalars()
             }
         )
+    existing_before = set(existing)
     rows_by_code = {e.credit_code: e for e in plan.enterprises}
+    changed_enterprises: set[str] = set()
     for code, row in rows_by_code.items():
         enterprise = existing.get(code)
         if enterprise is None:
@@ -355,11 +368,17 @@ def apply_registry(session: Session, plan: RegistryPlan, source: str) -> ImportR
             session.add(enterprise)
             existing[code] = enterprise
             report.enterprises_created += 1
-        else:
-            report.enterprises_updated += 1
-        enterprise.name, enterprise.region, enterprise.grid = row.name, row.region, row.grid
-        enterprise.industry, enterprise.scale = row.industry, row.scale
-        enterprise.contact_name, enterprise.contact_phone = row.contact_name, row.contact_phone
+        if _set_changed(
+            enterprise,
+            name=row.name,
+            region=row.region,
+            grid=row.grid,
+            industry=row.industry,
+            scale=row.scale,
+            contact_name=row.contact_name,
+            contact_phone=row.contact_phone,
+        ):
+            changed_enterprises.add(code)
     session.flush()
 
     ids = [existing[c].id for c in codes]
@@ -380,13 +399,30 @@ def apply_registry(session: Session, plan: RegistryPlan, source: str) -> ImportR
         if assignment is None:
             assignment = Assignment(enterprise_id=enterprise.id)
             session.add(assignment)
-        assignment.butler_id = butlers[row.butler_phone].id if row.butler_phone else None
-        assignment.backup_butler_id = butlers[row.backup_phone].id if row.backup_phone else None
-        assignment.source = source[:200]
+        if _set_changed(
+            assignment,
+            butler_id=butlers[row.butler_phone].id if row.butler_phone else None,
+            backup_butler_id=butlers[row.backup_phone].id if row.backup_phone else None,
+        ):
+            changed_enterprises.add(code)
+            assignment.source = source[:200]
         if not row.butler_phone:
             report.without_butler += 1
     session.flush()
+    updated = changed_enterprises - {c for c in rows_by_code if c not in existing_before}
+    report.enterprises_updated = len(updated)
+    report.enterprises_unchanged = len(rows_by_code) - report.enterprises_created - len(updated)
     return report
+
+
+def _set_changed(row: Any, **values: Any) -> bool:
+    """Set the values on a row; True if any of them was different (a re-import changes nothing)."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
 
 
 def import_registry(session: Session, path: Path) -> ImportReport:

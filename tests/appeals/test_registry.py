@@ -279,3 +279,14 @@ def test_departments_file_sets_heads_and_duty_queues(session_factory: sessionmak
 
 def registry_demo_dir() -> Path:
     return Path(generate_registry.__file__).resolve().parent
+
+
+def test_reimporting_the_same_file_changes_nothing(session_factory: sessionmaker) -> None:
+    demo = Path(registry.__file__).parent / "demo" / "registry_demo.csv"
+    first = _import(session_factory, demo)
+    assert first.enterprises_created == 300 and first.enterprises_updated == 0
+    again = _import(session_factory, demo)
+    assert (again.enterprises_created, again.enterprises_updated, again.enterprises_unchanged) == (0, 0, 300)
+    assert (again.butlers_created, again.butlers_updated) == (0, 0)
+    assert again.butlers_unchanged == first.butlers_created
+    assert "未变300家" in again.summary()
