@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Serve the assistant: the action server (5055) and the Rasa server with the REST channel (5005).
-# One command; Ctrl-C stops both.
+# Serve the assistant: the action server (5055), the Rasa server with the REST channel (5005) and
+# the sweeper that escalates overdue appeal tickets. One command; Ctrl-C stops all three.
+# Set RASA_AUTH_TOKEN to also open Rasa's HTTP API (token required), through which a butler's
+# "answered" is pushed into the chat: POST /conversations/{sender}/trigger_intent?token=...
+# with {"name": "EXTERNAL_ticket_answered", "entities": {"ticket_number": "GD..."}}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -19,8 +22,28 @@ trap stop INT TERM EXIT
 
 "$BIN/rasa" run actions --actions bot.actions --port "$ACTIONS_PORT" &
 pids+=($!)
+api_args=()
+if [ -n "${RASA_AUTH_TOKEN:-}" ]; then api_args=(--enable-api --auth-token "$RASA_AUTH_TOKEN"); fi
 "$BIN/python" -m bot.server run --model models/butler.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
-  --port "$RASA_PORT" --cors "*" &
+  --port "$RASA_PORT" --cors "*" ${api_args[@]+"${api_args[@]}"} &
 pids+=($!)
-echo "Rasa REST webhook: http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook  (actions on :${ACTIONS_PORT})"
+# Every APPEALS_SWEEP_INTERVAL seconds (default 300); appeals.sweeper has no entry point of its own.
+"$BIN/python" -c '
+import asyncio, logging, sys
+from appeals.settings import SettingsError, get_settings
+from appeals.sweeper import run_sweeper
+from storage.engine import make_engine, make_session_factory
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+try:
+    settings = get_settings()
+except SettingsError as exc:
+    sys.exit(f"sweeper: {exc}")
+try:
+    asyncio.run(run_sweeper(make_session_factory(make_engine(settings.database_url)), settings))
+except KeyboardInterrupt:
+    pass
+' &
+pids+=($!)
+echo "Rasa REST webhook: http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook  (actions on :${ACTIONS_PORT}; ticket sweeper running)"
 wait -n "${pids[@]}"

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import sessionmaker
 
+from appeals.settings import AppealsSettings
 from knowledge.assistant import GuideAssistant
 from knowledge.live_index import LiveIndex
 from knowledge.settings import Settings as KnowledgeSettings
@@ -15,8 +16,9 @@ from storage.engine import make_engine, make_session_factory
 
 @dataclass(frozen=True)
 class Services:
-    session_factory: sessionmaker
+    session_factory: sessionmaker  # one database for guides and appeals
     guides: GuideAssistant
+    appeals: AppealsSettings  # deadlines, working hours, time zone for the ticket service
 
 
 @lru_cache(maxsize=1)
@@ -27,4 +29,5 @@ def get_services() -> Services:
     return Services(
         session_factory=session_factory,
         guides=GuideAssistant(session_factory, LiveIndex(session_factory)),
+        appeals=AppealsSettings.from_env(),
     )

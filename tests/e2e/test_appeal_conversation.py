@@ -1,0 +1,185 @@
+"""Filing, following and rating an appeal the way an enterprise does it: over the REST webhook."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from appeals import registry
+from appeals.service import (
+    TicketCreate,
+    create_ticket,
+    find_enterprise,
+    get_ticket,
+    list_tickets,
+    mark_answered,
+    mark_contacted,
+    transaction,
+)
+from bot.processes import RunningAssistant, running_assistant
+from storage.engine import make_engine, make_session_factory
+from tests.conftest import MODEL, REPO_ROOT, build_demo_kb
+
+pytestmark = pytest.mark.e2e
+
+DEMO = REPO_ROOT / "appeals" / "demo"
+CREDIT_CODE = "91990102A5NNL98XUY"  # 示例市腾飞生物医药有限公司, butler 何杰 13800000016
+METADATA = {"credit_code": CREDIT_CODE}
+
+
+@pytest.fixture(scope="module")
+def world_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo knowledge base and the demo registry in one throwaway database."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('appeal-e2e') / 'world.db'}"
+    factory = build_demo_kb(url)
+    with transaction(factory) as session:
+        registry.import_departments(session, DEMO / "departments_demo.csv")
+        registry.import_registry(session, DEMO / "registry_demo.csv")
+    return url
+
+
+@pytest.fixture(scope="module")
+def world(world_url: str) -> Iterator[sessionmaker]:
+    engine = make_engine(world_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def assistant(world_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAssistant]:
+    assert MODEL.exists(), "train the model first (make train)"
+    with running_assistant(
+        MODEL, tmp_path_factory.mktemp("appeal-servers"), env={"DATABASE_URL": world_url}
+    ) as running:
+        yield running
+
+
+def say(
+    assistant: RunningAssistant, sender: str, text: str, metadata: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """One message from the mini-program, which sends the logged-in enterprise along."""
+    body = json.dumps({"sender": sender, "message": text, "metadata": metadata or METADATA}).encode()
+    request = urllib.request.Request(
+        assistant.webhook, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        replies: list[dict[str, Any]] = json.loads(response.read())
+    return replies
+
+
+def text_of(replies: list[dict[str, Any]]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+def test_an_enterprise_files_follows_and_rates_an_appeal(
+    assistant: RunningAssistant, world: sessionmaker
+) -> None:
+    sender = "wx-openid-tengfei"
+    replies = say(assistant, sender, "我们厂停电三天了，生产线全停了")
+    assert "根据您的描述，类别应为「用电用水用气」，对吗？" in text_of(replies)
+
+    assert "联系人怎么称呼" in text_of(say(assistant, sender, "对"))
+
+    # a guide question in the middle of the form is answered, then the form asks again
+    replies = say(assistant, sender, "食品经营许可证需要准备哪些材料")
+    assert replies[0]["text"].startswith("【食品经营许可证核发】申请材料")
+    assert "联系人怎么称呼" in text_of(replies)
+
+    assert "手机号码" in text_of(say(assistant, sender, "王经理"))
+    assert "紧急" in text_of(say(assistant, sender, "13900000001"))
+    summary = text_of(say(assistant, sender, "紧急"))
+    assert "请核对诉求信息" in summary and "示例市腾飞生物医药有限公司" in summary
+
+    receipt = text_of(say(assistant, sender, "确认"))
+    assert "您的诉求已受理" in receipt and "何杰（电话 13800000016）" in receipt
+    found = re.search(r"GD\d{12}", receipt)
+    assert found is not None
+    number = found.group(0)
+
+    with transaction(world) as session:
+        enterprise = find_enterprise(session, CREDIT_CODE)
+        assert enterprise is not None
+        tickets = list_tickets(session, enterprise_id=enterprise.id)
+    assert [t.number for t in tickets] == [number]
+    ticket = tickets[0]
+    assert ticket.butler_name == "何杰" and ticket.butler_phone == "13800000016"
+    assert ticket.category == "用电用水用气" and ticket.urgency == "紧急"
+    assert ticket.contact_name == "王经理" and ticket.sender_id == sender
+
+    status = text_of(say(assistant, sender, "我的诉求怎么样了"))
+    assert f"工单 {number}（用电用水用气）：已受理" in status
+
+    with transaction(world) as session:
+        mark_contacted(session, number, "何杰", "电话联系了企业")
+        mark_answered(session, number, "何杰", "已协调供电公司恢复供电")
+    replies = say(assistant, sender, f"查一下{number}")
+    ask = replies[-1]
+    assert "是否满意" in ask["text"]
+    unhappy = next(b["payload"] for b in ask["buttons"] if b["title"] == "不满意")
+
+    reply = text_of(say(assistant, sender, unhappy))
+    assert f"工单 {number} 已重新交由管家何杰办理" in reply
+    with transaction(world) as session:
+        reopened = get_ticket(session, number)
+    assert reopened is not None and reopened.status == "in_progress"
+
+
+def test_a_storage_failure_keeps_the_appeal_and_the_retry_files_it_once(
+    assistant: RunningAssistant, world: sessionmaker, world_url: str
+) -> None:
+    sender = "wx-openid-retry"
+    for text in ("厂区门口的污水管网堵了一个星期", "对", "赵主任", "13900000009", "普通"):
+        say(assistant, sender, text)
+    database = world_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:  # numbering fails: the database cannot file anything
+        db.execute("ALTER TABLE ticket_counter RENAME TO ticket_counter_gone")
+    try:
+        failed = text_of(say(assistant, sender, "确认"))
+    finally:
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE ticket_counter_gone RENAME TO ticket_counter")
+    assert "暂未提交成功" in failed and "已受理" not in failed
+    assert "请核对诉求信息" in failed  # back at the summary, nothing lost
+
+    receipt = text_of(say(assistant, sender, "确认"))
+    assert receipt.startswith("您的诉求已受理")
+    with transaction(world) as session:
+        mine = [t for t in list_tickets(session) if t.sender_id == sender]
+    assert len(mine) == 1 and mine[0].contact_name == "赵主任"
+
+
+def test_cancelling_files_nothing(assistant: RunningAssistant, world: sessionmaker) -> None:
+    sender = "wx-openid-cancel"
+    say(assistant, sender, "我要提诉求")
+    say(assistant, sender, "园区道路坏了好久没人修，货车进不来")
+    assert text_of(say(assistant, sender, "算了不提了")).startswith("已取消，本次诉求未提交。")
+    with transaction(world) as session:
+        assert not [t for t in list_tickets(session) if t.sender_id == sender]
+
+
+def test_another_enterprises_ticket_is_not_shown(assistant: RunningAssistant, world: sessionmaker) -> None:
+    ticket = create_ticket(
+        world,
+        TicketCreate(
+            idempotency_key="e2e:tengfei:land",
+            credit_code=CREDIT_CODE,
+            category="用地",
+            description="新厂房用地规划许可迟迟办不下来",
+            contact_name="李经理",
+            contact_phone="13900000002",
+        ),
+    )
+    # the same question from 示例市万象精密模具有限公司's account
+    replies = say(
+        assistant, "wx-openid-wanxiang", f"查一下{ticket.number}", {"credit_code": "919901031WTF2731AM"}
+    )
+    assert text_of(replies) == f"没有找到贵企业的工单 {ticket.number}，请核对工单号。"
+    assert ticket.number in text_of(say(assistant, "wx-openid-tengfei-2", f"查一下{ticket.number}"))
