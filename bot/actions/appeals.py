@@ -187,6 +187,18 @@ def _metadata_binds(tracker: Tracker) -> bool:
     return bool(_clean(metadata.get("credit_code")) or _as_int(metadata.get(ENTERPRISE_ID)) is not None)
 
 
+def _visible(tracker: Tracker, tickets: list[TicketPublic]) -> list[TicketPublic]:
+    """The tickets this conversation may see.
+
+    All of the enterprise's when the logged-in mini-program says which enterprise it
+    is; otherwise only those filed from this conversation, so that typing someone
+    else's credit code does not reveal their appeals.
+    """
+    if _metadata_binds(tracker):
+        return tickets
+    return [ticket for ticket in tickets if ticket.sender_id == tracker.sender_id]
+
+
 def _bind(tracker: Tracker) -> tuple[int | None, str | None, list[EventType]]:
     """The enterprise this conversation speaks for, and the events that (re)bind it.
 
@@ -382,7 +394,9 @@ def ask_rating(dispatcher: CollectingDispatcher, ticket: TicketPublic) -> list[E
     return [SlotSet(RATING_TICKET, ticket.number)]
 
 
-def _ask_pending_rating(dispatcher: CollectingDispatcher, enterprise_id: int) -> list[EventType]:
+def _ask_pending_rating(
+    dispatcher: CollectingDispatcher, tracker: Tracker, enterprise_id: int
+) -> list[EventType]:
     """If a ticket of this enterprise waits for a rating, ask for it now; never fail the reply."""
     services = get_services()
     try:
@@ -391,6 +405,7 @@ def _ask_pending_rating(dispatcher: CollectingDispatcher, enterprise_id: int) ->
     except AppealError as exc:
         logger.warning("appeals.pending_ratings_failed error=%s", type(exc).__name__)
         return []
+    pending = _visible(tracker, pending)
     return ask_rating(dispatcher, pending[0]) if pending else []
 
 
@@ -715,7 +730,7 @@ class ActionSubmitAppeal(Action):
         dispatcher.utter_message(text=receipt_text(ticket))
         dispatcher.utter_message(json_message=_ticket_card(ticket))
         events: list[EventType] = [*_reset_appeal_slots()]
-        return events + _ask_pending_rating(dispatcher, enterprise_id)
+        return events + _ask_pending_rating(dispatcher, tracker, enterprise_id)
 
 
 class ActionCancelAppeal(Action):
@@ -829,6 +844,7 @@ class ActionTicketStatus(Action):
         except AppealError as exc:
             dispatcher.utter_message(text=_sentence(str(exc)))
             return events
+        tickets = _visible(tracker, tickets)
         if number and not tickets:
             dispatcher.utter_message(text=f"没有找到贵企业的工单 {number}，请核对工单号。")
             return events
@@ -839,7 +855,7 @@ class ActionTicketStatus(Action):
         dispatcher.utter_message(text=heading + "\n\n".join(status_text(ticket) for ticket in tickets))
         for ticket in tickets:
             dispatcher.utter_message(json_message=_ticket_card(ticket))
-        return events + _ask_pending_rating(dispatcher, enterprise_id)
+        return events + _ask_pending_rating(dispatcher, tracker, enterprise_id)
 
     @staticmethod
     def _bind_from_text(dispatcher: CollectingDispatcher, text: str) -> tuple[int | None, list[EventType]]:
@@ -882,20 +898,23 @@ class ActionSubmitRating(Action):
         try:
             with transaction(services.session_factory) as session:
                 if number is None:
-                    pending = tickets_awaiting_rating(session, enterprise_id, settings=services.appeals)
+                    pending = _visible(
+                        tracker, tickets_awaiting_rating(session, enterprise_id, settings=services.appeals)
+                    )
                     if not pending:
                         dispatcher.utter_message(text="贵企业目前没有待评价的工单。")
                         return events
                     if len(pending) > 1 or score is None:
                         return events + self._which(dispatcher, pending, score)
                     number = pending[0].number
+                ticket = get_ticket(session, number, enterprise_id=enterprise_id, settings=services.appeals)
+                if ticket is None or not _visible(tracker, [ticket]):
+                    dispatcher.utter_message(text=f"没有找到工单 {number}。")
+                    return events + [SlotSet(RATING_TICKET, None)]
+                if not ticket.awaiting_rating:
+                    dispatcher.utter_message(text=f"工单 {number} 目前不需要评价。")
+                    return events + [SlotSet(RATING_TICKET, None)]
                 if score is None:
-                    ticket = get_ticket(
-                        session, number, enterprise_id=enterprise_id, settings=services.appeals
-                    )
-                    if ticket is None or not ticket.awaiting_rating:
-                        dispatcher.utter_message(text=f"工单 {number} 目前不需要评价。")
-                        return events + [SlotSet(RATING_TICKET, None)]
                     return events + ask_rating(dispatcher, ticket)
                 outcome = rate_ticket(
                     session,
@@ -911,7 +930,9 @@ class ActionSubmitRating(Action):
             return events + [SlotSet(RATING_TICKET, None)]
         logger.info("appeals.rated number=%s score=%s", outcome.ticket.number, outcome.score)
         dispatcher.utter_message(text=outcome.message)
-        return events + [SlotSet(RATING_TICKET, None)] + _ask_pending_rating(dispatcher, enterprise_id)
+        return (
+            events + [SlotSet(RATING_TICKET, None)] + _ask_pending_rating(dispatcher, tracker, enterprise_id)
+        )
 
     @staticmethod
     def _which(

@@ -673,3 +673,35 @@ def test_scores_and_comments_are_read_from_the_text(text: str, score: str | None
 )
 def test_ticket_numbers_are_found_in_the_text(text: str, number: str | None) -> None:
     assert ticket_number_in(text) == number
+
+
+async def test_typing_a_credit_code_does_not_reveal_another_users_appeals(world: sessionmaker) -> None:
+    filed = file_directly(world, TENGFEI["code"], "test:privacy")  # filed from wx-openid-appeal
+
+    stranger = await run(
+        ActionTicketStatus(),
+        tracker(f"查询诉求 {TENGFEI['code']}", "ticket_status", sender_id="wx-openid-stranger"),
+    )
+    assert filed.number not in texts(stranger[0])
+    asked = await run(
+        ActionTicketStatus(),
+        tracker(
+            f"查询工单 {filed.number}",
+            "ticket_status",
+            sender_id="wx-openid-stranger",
+            slots={"enterprise_id": enterprise_id(world, TENGFEI["code"])},
+        ),
+    )
+    assert texts(asked[0]) == f"没有找到贵企业的工单 {filed.number}，请核对工单号。"
+
+    # a colleague logged in to the mini-program as this enterprise sees it
+    colleague = await run(
+        ActionTicketStatus(),
+        tracker(
+            "我的诉求怎么样了",
+            "ticket_status",
+            sender_id="wx-openid-colleague",
+            metadata={"credit_code": TENGFEI["code"]},
+        ),
+    )
+    assert filed.number in texts(colleague[0])
