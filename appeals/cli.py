@@ -19,6 +19,7 @@ from sqlalchemy.orm import sessionmaker
 
 from appeals import deadlines, registry, service
 from appeals.errors import AppealError
+from appeals.notify import request_rating
 from appeals.settings import AppealsSettings, SettingsError, get_settings
 from appeals.sweeper import sweep_once
 from appeals.views import TicketCreate, TicketPublic, format_time
@@ -278,6 +279,8 @@ def _tickets_reply(args: argparse.Namespace) -> int:
                 session, args.number, args.actor, args.text, settings=settings
             )
             message = f"已记录对工单 {ticket.number} 的答复。"
+    if args.done:  # after the commit: the rating question must find the ticket answered
+        message += request_rating(ticket, settings)
     return _show_result(ticket, args.json, message)
 
 

@@ -57,6 +57,10 @@ class AppealsSettings:
     sweep_interval: float = 300.0
     escalate_after_reopens: int = 2
     number_prefix: str = "GD"
+    # where the Rasa HTTP API listens, so an answered ticket can ask its conversation for a rating;
+    # empty: the enterprise is asked the next time it writes or checks its appeals
+    rasa_url: str = ""
+    rasa_token: str = field(default="", repr=False)
 
     @property
     def tz(self) -> tzinfo:
@@ -85,6 +89,8 @@ class AppealsSettings:
             yellow_fraction=_number(env, "APPEALS_YELLOW_FRACTION", 0.25, float, minimum=0.0, maximum=1.0),
             sweep_interval=_number(env, "APPEALS_SWEEP_INTERVAL", 300.0, float, minimum=1.0),
             escalate_after_reopens=_number(env, "APPEALS_ESCALATE_AFTER_REOPENS", 2, int, minimum=1),
+            rasa_url=env.get("APPEALS_RASA_URL", "").rstrip("/"),
+            rasa_token=env.get("RASA_AUTH_TOKEN", ""),
         )
         _tz(settings.timezone_name)  # validate now, not at the first ticket
         return settings

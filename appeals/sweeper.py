@@ -136,3 +136,27 @@ async def run_sweeper(
                 extra={"event": "tickets.sweep_failed", "error": type(exc).__name__},
             )
         await asyncio.sleep(every)
+
+
+def main() -> int:
+    """``python -m appeals.sweeper``: sweep every APPEALS_SWEEP_INTERVAL seconds until stopped."""
+    import asyncio
+    import contextlib
+    import sys
+
+    from appeals.settings import SettingsError, get_settings
+    from storage.engine import make_engine, make_session_factory
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"sweeper: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C under `make run` is the normal way to stop
+        asyncio.run(run_sweeper(make_session_factory(make_engine(settings.database_url)), settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

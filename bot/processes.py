@@ -93,6 +93,7 @@ def running_assistant(
     env: Mapping[str, str] | None = None,
     with_actions: bool = True,
     tracker_store: str = "bot.tracker_store.BoundedSQLTrackerStore",
+    api_token: str | None = None,
     timeout: float = 240,
 ) -> Iterator[RunningAssistant]:
     """Start the servers, wait until both answer, stop them on exit."""
@@ -131,6 +132,7 @@ def running_assistant(
                 str(rasa_port),
                 "--interface",
                 "127.0.0.1",
+                *(["--enable-api", "--auth-token", api_token] if api_token else []),
             ],
             cwd=PROJECT_ROOT,
             env=environment,

@@ -23,27 +23,16 @@ trap stop INT TERM EXIT
 "$BIN/rasa" run actions --actions bot.actions --port "$ACTIONS_PORT" &
 pids+=($!)
 api_args=()
-if [ -n "${RASA_AUTH_TOKEN:-}" ]; then api_args=(--enable-api --auth-token "$RASA_AUTH_TOKEN"); fi
+if [ -n "${RASA_AUTH_TOKEN:-}" ]; then
+  api_args=(--enable-api --auth-token "$RASA_AUTH_TOKEN")
+  # `butler tickets reply --done` then asks the enterprise's conversation for a rating
+  export APPEALS_RASA_URL="${APPEALS_RASA_URL:-http://127.0.0.1:${RASA_PORT}}"
+fi
 "$BIN/python" -m bot.server run --model models/butler.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
   --port "$RASA_PORT" --cors "*" ${api_args[@]+"${api_args[@]}"} &
 pids+=($!)
-# Every APPEALS_SWEEP_INTERVAL seconds (default 300); appeals.sweeper has no entry point of its own.
-"$BIN/python" -c '
-import asyncio, logging, sys
-from appeals.settings import SettingsError, get_settings
-from appeals.sweeper import run_sweeper
-from storage.engine import make_engine, make_session_factory
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
-try:
-    settings = get_settings()
-except SettingsError as exc:
-    sys.exit(f"sweeper: {exc}")
-try:
-    asyncio.run(run_sweeper(make_session_factory(make_engine(settings.database_url)), settings))
-except KeyboardInterrupt:
-    pass
-' &
+# Escalates overdue tickets every APPEALS_SWEEP_INTERVAL seconds (default 300).
+"$BIN/python" -m appeals.sweeper &
 pids+=($!)
 echo "Rasa REST webhook: http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook  (actions on :${ACTIONS_PORT}; ticket sweeper running)"
 wait -n "${pids[@]}"

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.e2e
 DEMO = REPO_ROOT / "appeals" / "demo"
 CREDIT_CODE = "91990102A5NNL98XUY"  # 示例市腾飞生物医药有限公司, butler 何杰 13800000016
 METADATA = {"credit_code": CREDIT_CODE}
+API_TOKEN = "e2e-api-token"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def world(world_url: str) -> Iterator[sessionmaker]:
 def assistant(world_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAssistant]:
     assert MODEL.exists(), "train the model first (make train)"
     with running_assistant(
-        MODEL, tmp_path_factory.mktemp("appeal-servers"), env={"DATABASE_URL": world_url}
+        MODEL, tmp_path_factory.mktemp("appeal-servers"), env={"DATABASE_URL": world_url}, api_token=API_TOKEN
     ) as running:
         yield running
 
@@ -183,3 +184,44 @@ def test_another_enterprises_ticket_is_not_shown(assistant: RunningAssistant, wo
     )
     assert text_of(replies) == f"没有找到贵企业的工单 {ticket.number}，请核对工单号。"
     assert ticket.number in text_of(say(assistant, "wx-openid-tengfei-2", f"查一下{ticket.number}"))
+
+
+def test_the_butlers_answer_asks_the_conversation_for_a_rating(
+    assistant: RunningAssistant, world: sessionmaker
+) -> None:
+    from appeals.notify import request_rating
+    from appeals.service import create_ticket, mark_answered, mark_contacted
+    from appeals.settings import AppealsSettings
+    from appeals.views import TicketCreate
+
+    sender = "wx-openid-push"
+    say(assistant, sender, "你好")
+    ticket = create_ticket(
+        world,
+        TicketCreate(
+            idempotency_key="e2e:push",
+            credit_code=CREDIT_CODE,
+            category="融资",
+            description="想申请创业担保贷款，银行迟迟不放款",
+            contact_name="赵会计",
+            contact_phone="13900000003",
+            sender_id=sender,
+        ),
+    )
+    with transaction(world) as session:
+        mark_contacted(session, ticket.number, "何杰", "电话联系了赵会计")
+        answered = mark_answered(session, ticket.number, "何杰", "已协调银行本周放款")
+    settings = AppealsSettings(database_url="sqlite://", rasa_url=assistant.rasa_url, rasa_token=API_TOKEN)
+    assert request_rating(answered, settings) == "已在企业的对话中邀请评价。"
+
+    url = f"{assistant.rasa_url}/conversations/{sender}/tracker?token={API_TOKEN}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        events = json.loads(response.read())["events"]
+    asked = [e for e in events if e["event"] == "bot" and ticket.number in (e.get("text") or "")]
+    assert asked and "满意" in asked[-1]["text"]
+
+    reply = text_of(say(assistant, sender, "不满意，钱还没到账"))
+    assert ticket.number in reply or "重新" in reply
+    with transaction(world) as session:
+        reopened = get_ticket(session, ticket.number)
+    assert reopened is not None and reopened.status == "in_progress" and reopened.reopen_count == 1
