@@ -47,7 +47,7 @@ types: venv
 	$(BIN)/mypy
 
 validate: venv
-	$(BIN)/rasa data validate --config config.yml --domain bot/domain.yml --data bot/data --fail-on-warnings
+	$(BIN)/rasa data validate --config config.yml --domain bot/domain.yml --data bot/data
 
 test-bot: train  ## test stories against the trained model
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/rasa-test-results
