@@ -21,9 +21,9 @@ CATALOGUE = ROOT.parent / "shared" / "data" / "guangan-catalogue" / "guang_an_it
 PY = sys.executable
 
 
-def run_json(args: list[str], out: Path) -> dict[str, Any]:
+def run_json(args: list[str], out: Path) -> Any:
     subprocess.run([PY, *args, "--out", str(out)], check=True, cwd=ROOT)
-    return dict(json.loads(out.read_text(encoding="utf-8")))
+    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def quality(out_dir: Path) -> dict[str, Any]:
@@ -42,11 +42,22 @@ def latency(database_url: str) -> dict[str, Any]:
     return run(database_url)
 
 
-def appeals(out_dir: Path) -> dict[str, Any] | None:
-    script = ROOT / "bench" / "bench_appeals.py"
-    if not script.exists():
-        return None
-    return run_json([str(script)], out_dir / "appeals.json")
+def appeals(out_dir: Path) -> list[dict[str, Any]]:
+    """Ticket throughput and routing latency, on SQLite and (when it can be started) PostgreSQL."""
+    started = subprocess.run(
+        ["scripts/postgres.sh", "var/pg"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if started.returncode == 0:
+        os.environ["DATABASE_URL_PG"] = started.stdout.strip().splitlines()[-1]
+    else:
+        print(f"PostgreSQL not measured: {started.stderr.strip()[-300:]}", file=sys.stderr)
+    try:
+        return run_json([str(ROOT / "bench" / "bench_appeals.py")], out_dir / "appeals.json")
+    finally:
+        if started.returncode == 0:
+            subprocess.run(
+                ["scripts/postgres.sh", "stop", "var/pg"], cwd=ROOT, capture_output=True, check=False
+            )
 
 
 def machine() -> str:
@@ -119,10 +130,25 @@ def latency_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def appeals_table(results: dict[str, Any] | None) -> list[str]:
-    if results is None:
-        return ["Not measured: bench/bench_appeals.py is not present."]
-    return ["```json", json.dumps(results, ensure_ascii=False, indent=2), "```"]
+def appeals_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| Database | Enterprises | Butlers | Tickets/s, 1 thread | Tickets/s, 8 threads | Routing p50 ms | Routing p95 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['backend']} | {r['enterprises']:,} | {r['butlers']:,} | {r['tickets_per_s_1_thread']} | "
+            f"{r['tickets_per_s_8_threads']} | {r['p50_ms']} | {r['p95_ms']} |"
+        )
+    lines += ["", "Routing latency by rule (p50 / p95 ms):", ""]
+    lines += [
+        "| Database | " + " | ".join(results[0]["rules"]) + " |",
+        "|---" * (len(results[0]["rules"]) + 1) + "|",
+    ]
+    for r in results:
+        cells = [f"{v['p50_ms']} / {v['p95_ms']} ({v['count']})" for v in r["rules"].values()]
+        lines.append(f"| {r['backend']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> int:
@@ -134,7 +160,10 @@ def main() -> int:
     database_url = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'butler.db'}")
 
     q = quality(out_dir)
-    lat = None if args.skip_latency else latency(database_url)
+    lat = None
+    if not args.skip_latency:
+        lat = latency(database_url)
+        (out_dir / "latency.json").write_text(json.dumps(lat, ensure_ascii=False, indent=2))
     app = appeals(out_dir)
     (out_dir / "all.json").write_text(
         json.dumps({"quality": q, "latency": lat, "appeals": app}, ensure_ascii=False, indent=2)

@@ -65,6 +65,7 @@ class Reply:
         }
 
 
+TIE_RATIO = 0.9  # candidates this close to the best are tied
 ELLIPSIS_MAX_CHARS = 4  # "那核准呢" leaves two characters; a longer question names its item itself
 
 NO_ANSWER_TEXT = (
@@ -111,7 +112,8 @@ def answer_question(
     normalized = normalize(text)
     aspect = resolve_aspect(normalized, intent, intent_confidence, context, thresholds)
     result = index.search(normalized)
-    guide_id = _pick_item(result, context, thresholds)
+    # an overview question ("消防怎么办") names a topic; an aspect question ("多久出批复") follows one up
+    guide_id = _pick_item(result, context, thresholds, names_topic=aspect is Aspect.overview)
     current = context.guide_id
     if current is not None and guide_id == current and current in guides and not result.is_empty:
         guide_id = _elliptical_switch(index, result, guides[current].name, current) or guide_id
@@ -135,7 +137,9 @@ def answer_question(
     )
 
 
-def _pick_item(result: SearchResult, context: Context, th: Thresholds) -> str | None:
+def _pick_item(
+    result: SearchResult, context: Context, th: Thresholds, names_topic: bool = False
+) -> str | None:
     """The item to answer about, or None to offer choices or decline.
 
     A conversation prior: a follow-up that does not clearly name another item is
@@ -148,6 +152,8 @@ def _pick_item(result: SearchResult, context: Context, th: Thresholds) -> str | 
     if context.guide_id:
         named = best.guide_id in result.mentioned
         if not named and (result.confidence < th.switch_confidence or result.margin < th.answer_margin):
+            if names_topic and result.confidence >= th.choose_confidence and _names_a_small_topic(result):
+                return None  # "消防怎么办" names a topic with a few items of its own: offer them
             return context.guide_id
         in_play = any(
             h.guide_id == context.guide_id and h.score >= th.choose_ratio * best.score for h in result.hits
@@ -159,6 +165,17 @@ def _pick_item(result: SearchResult, context: Context, th: Thresholds) -> str | 
     if result.confidence >= th.clear_confidence and result.margin >= th.clear_margin:
         return best.guide_id
     return None
+
+
+def _names_a_small_topic(result: SearchResult) -> bool:
+    """Two to four items tie and the rest fall far behind: 消防 (设计审查/验收/营业前检查).
+
+    A generic leftover word (审批, 登记) ties with many items instead; that is a
+    follow-up about the item under discussion, not a new topic.
+    """
+    best = result.hits[0].score
+    tied = [h for h in result.hits if h.score >= TIE_RATIO * best]
+    return 2 <= len(tied) <= 4  # search returns five: five tied means a generic word
 
 
 def _elliptical_switch(

@@ -16,6 +16,8 @@ import yaml
 from knowledge.text import normalize
 
 DEFAULT_SYNONYMS_PATH = Path(__file__).with_name("synonyms.yaml")
+# "开个小饭馆" / "开一家餐馆" say what "开饭馆" / "开餐馆" say: drop the measure words after 开
+_OPEN_A = re.compile(r"开(?:一?[个家间座])?(?:小)?")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class SynonymTable:
         """The guide vocabulary for every colloquial phrase in the text."""
         if self.pattern is None:
             return []
+        text = _OPEN_A.sub("开", text)
         return [self.expansions[m.group(0)] for m in self.pattern.finditer(text)]
 
     def expand(self, text: str) -> str:

@@ -157,3 +157,28 @@ def test_unanswered_log_keeps_the_time(guide_assistant: GuideAssistant, demo_kb)
             select(UnansweredQuestion).where(UnansweredQuestion.sender_id == "u-78")
         ).scalar_one()
     assert row.asked_at is not None
+
+
+def test_opening_a_small_restaurant_needs_the_food_licence(guide_assistant: GuideAssistant) -> None:
+    reply = guide_assistant.reply(
+        "开个小饭馆要准备哪些材料？", intent="ask_materials", intent_confidence=0.99
+    )
+    assert reply.guide_name == "食品经营许可证核发"
+
+
+def test_a_new_topic_with_several_items_is_offered_not_assumed(guide_assistant: GuideAssistant) -> None:
+    first = guide_assistant.reply("排污许可证收费吗", intent="ask_fee", intent_confidence=0.99)
+    context = Context(first.guide_id, first.aspect)
+    topic = guide_assistant.reply(
+        "消防怎么办", intent="ask_overview", intent_confidence=0.99, context=context
+    )
+    assert topic.kind == "choose_guide"
+    assert {c["guide_name"] for c in topic.custom["candidates"]} >= {
+        "建设工程消防设计审查",
+        "建设工程消防验收",
+    }
+    # an aspect question with a generic leftover word is still a follow-up on the item
+    follow = guide_assistant.reply(
+        "多久出批复", intent="ask_time_limit", intent_confidence=0.99, context=context
+    )
+    assert follow.guide_id == first.guide_id and follow.aspect == "time_limit"
