@@ -330,11 +330,10 @@ class GuideIndex:
     def __init__(self, entries: Sequence[GuideEntry], synonyms: SynonymTable) -> None:
         self.synonyms = synonyms
         self.shadowed = shadowed_by_guides(entries)
+        names = {e.id: e.name for e in entries}
         extra_forms: dict[str, set[str]] = {}
         for name_only, guide_id in self.shadowed.items():
-            extra_forms.setdefault(guide_id, set()).add(
-                core_name(next(e.name for e in entries if e.id == name_only))
-            )
+            extra_forms.setdefault(guide_id, set()).add(core_name(names[name_only]))
         entries = [e for e in entries if e.id not in self.shadowed]
         self.entries = {entry.id: entry for entry in entries}
         self._tokenizer = jieba.Tokenizer()
@@ -376,7 +375,6 @@ class GuideIndex:
         }
         self._unknown_idf = math.log(1 + (n_docs + 0.5) / 0.5)
         departments = sorted({e.department for e in entries if e.department})
-        self._departments = {d: i for i, d in enumerate(departments)}
         self._item_departments = [self.entries[i].department for i in self._item_ids]
         self._matcher = build_matcher(forms_by_item, [(d, department_forms(d)) for d in departments])
 

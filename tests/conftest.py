@@ -38,6 +38,19 @@ def build_demo_kb(url: str, with_catalogue: bool = False) -> sessionmaker:
     return factory
 
 
+def build_demo_world(url: str) -> sessionmaker:
+    """The demo knowledge base and the demo registry of enterprises and butlers in one database."""
+    from appeals import registry
+    from appeals.service import transaction
+
+    demo = REPO_ROOT / "appeals" / "demo"
+    factory = build_demo_kb(url)
+    with transaction(factory) as session:
+        registry.import_departments(session, demo / "departments_demo.csv")
+        registry.import_registry(session, demo / "registry_demo.csv")
+    return factory
+
+
 @pytest.fixture(scope="session")
 def demo_kb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('demo-kb') / 'kb.db'}"

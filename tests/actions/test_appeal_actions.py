@@ -16,7 +16,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import sessionmaker
 
 import bot.actions.appeals as appeal_actions
-from appeals import registry
 from appeals.errors import StorageUnavailable
 from appeals.service import (
     TicketCreate,
@@ -45,9 +44,8 @@ from bot.actions.appeals import (
 )
 from bot.actions.services import get_services
 from storage.engine import make_engine, make_session_factory
-from tests.conftest import REPO_ROOT, build_demo_kb
+from tests.conftest import REPO_ROOT, build_demo_world
 
-DEMO = REPO_ROOT / "appeals" / "demo"
 DOMAIN: dict[str, Any] = yaml.safe_load((REPO_ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
 
 # two enterprises of the demo registry, each with its own butler
@@ -55,15 +53,6 @@ TENGFEI = {"name": "示例市腾飞生物医药有限公司", "code": "91990102A
 TENGFEI_BUTLER = ("何杰", "13800000016")
 WANXIANG = {"name": "示例市万象精密模具有限公司", "code": "919901031WTF2731AM"}
 DEADLINE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日（周[一二三四五六日]）\d{2}:\d{2}")
-
-
-def build_demo_world(url: str) -> sessionmaker:
-    """The demo knowledge base and the demo registry of enterprises and butlers in one database."""
-    factory = build_demo_kb(url)
-    with transaction(factory) as session:
-        registry.import_departments(session, DEMO / "departments_demo.csv")
-        registry.import_registry(session, DEMO / "registry_demo.csv")
-    return factory
 
 
 @pytest.fixture(scope="module")

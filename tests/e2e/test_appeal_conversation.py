@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from appeals import registry
 from appeals.service import (
     TicketCreate,
     create_ticket,
@@ -25,11 +24,10 @@ from appeals.service import (
 )
 from bot.processes import RunningAssistant, running_assistant
 from storage.engine import make_engine, make_session_factory
-from tests.conftest import MODEL, REPO_ROOT, build_demo_kb
+from tests.conftest import MODEL, build_demo_world
 
 pytestmark = pytest.mark.e2e
 
-DEMO = REPO_ROOT / "appeals" / "demo"
 CREDIT_CODE = "91990102A5NNL98XUY"  # 示例市腾飞生物医药有限公司, butler 何杰 13800000016
 METADATA = {"credit_code": CREDIT_CODE}
 API_TOKEN = "e2e-api-token"
@@ -39,10 +37,7 @@ API_TOKEN = "e2e-api-token"
 def world_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The demo knowledge base and the demo registry in one throwaway database."""
     url = f"sqlite:///{tmp_path_factory.mktemp('appeal-e2e') / 'world.db'}"
-    factory = build_demo_kb(url)
-    with transaction(factory) as session:
-        registry.import_departments(session, DEMO / "departments_demo.csv")
-        registry.import_registry(session, DEMO / "registry_demo.csv")
+    build_demo_world(url)
     return url
 
 
