@@ -9,8 +9,11 @@ whether a butler paused the bot). The policies only look a few turns back, so
 what they predict does not change; every event is still stored, and
 ``retrieve_full_tracker`` still returns the whole history for audit.
 
-On SQLite it also turns on WAL with ``synchronous=NORMAL``: one fsync per
-checkpoint instead of per message.
+Per message it also does less work than the stock store: one query instead of a
+count and a fetch, events turned back into objects through a type table built once
+(Rasa looks each event's class up by walking every Event subclass, every time), and
+on SQLite a pooled connection in WAL mode with ``synchronous=NORMAL`` (one fsync per
+checkpoint instead of per message) instead of a new connection per query.
 
 Use it in endpoints.yml::
 
@@ -31,7 +34,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.common import all_subclasses
 
 log = logging.getLogger(__name__)
 
@@ -47,46 +52,49 @@ class BoundedSQLTrackerStore(SQLTrackerStore):
         # sender -> how many events of the tracker handed out are already stored
         self._stored_counts: OrderedDict[str, int] = OrderedDict()
         if self.engine.dialect.name == "sqlite":
+            # SQLAlchemy 1.4 opens a new SQLite connection per session (NullPool): keep them open.
+            self.engine.dispose()
+            self.engine = sa.create_engine(
+                self.engine.url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
+            )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session's tracker, bounded to the recent events plus the state they build on."""
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
-            total = query.count()
-            if total == 0 or self.domain is None:
+            newest_first = query.order_by(None).order_by(self.SQLEvent.id.desc()).limit(self.max_events).all()
+            if not newest_first or self.domain is None:
                 return None
-            if total <= self.max_events:
-                events = [json.loads(row.data) for row in query.all()]
+            window = list(reversed(newest_first))
+            if len(window) < self.max_events:
+                events = [json.loads(row.data) for row in window]
             else:
-                events = self._bounded_events(query, total)
+                events = self._with_carried_state(query, window)
         self._remember(sender_id, len(events))
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return DialogueStateTracker.from_events(sender_id, _deserialise(events), self.domain.slots)
 
-    def _bounded_events(self, query: Any, total: int) -> list[dict[str, Any]]:
-        window = list(
-            reversed(query.order_by(None).order_by(self.SQLEvent.id.desc()).limit(self.max_events).all())
-        )
-        first_id = window[0].id
-        older = query.filter(self.SQLEvent.id < first_id)
+    def _with_carried_state(self, query: Any, window: list[Any]) -> list[dict[str, Any]]:
+        event = self.SQLEvent
+        older = query.filter(event.id < window[0].id)
         head = [json.loads(row.data) for row in older.limit(2).all()]  # action_session_start, session_started
-        latest: dict[tuple[str, str], Any] = {}
-        state_rows = older.filter(self.SQLEvent.type_name.in_(STATE_EVENT_TYPES)).all()
-        for row in state_rows:
-            data = json.loads(row.data)
-            kind = row.type_name
-            key = (
-                (kind, data.get("name", ""))
-                if kind == "slot"
-                else ("pause", "")
-                if kind in ("pause", "resume")
-                else (kind, "")
-            )
-            latest[key] = data
-        carried = [data for _, data in sorted(latest.items(), key=lambda kv: kv[1].get("timestamp") or 0)]
-        log.debug("tracker.bounded total=%s window=%s carried=%s", total, len(window), len(carried))
+        # The latest event per piece of state, found by the database: slots by name (stored in
+        # action_name), pause and resume as one switch, the active form.
+        kind = sa.case((event.type_name.in_(("pause", "resume")), sa.literal("pause")), else_=event.type_name)
+        name = sa.case((event.type_name == "slot", event.action_name), else_=sa.literal(""))
+        latest_ids = (
+            older.order_by(None)
+            .filter(event.type_name.in_(STATE_EVENT_TYPES))
+            .with_entities(sa.func.max(event.id))
+            .group_by(kind, name)
+        )
+        ids = [row[0] for row in latest_ids.all()]
+        rows = query.session.query(event).filter(event.id.in_(ids)).order_by(event.id).all() if ids else []
+        carried = [json.loads(row.data) for row in rows]
+        log.debug("tracker.bounded window=%s carried=%s", len(window), len(carried))
         return head + carried + [json.loads(row.data) for row in window]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -104,6 +112,23 @@ class BoundedSQLTrackerStore(SQLTrackerStore):
         self._stored_counts.move_to_end(sender_id)
         while len(self._stored_counts) > MAX_REMEMBERED_SENDERS:
             self._stored_counts.popitem(last=False)
+
+
+_event_types: dict[str, type[Event]] = {}
+
+
+def _deserialise(serialised: list[dict[str, Any]]) -> list[Event]:
+    """Rasa's ``deserialise_events`` without its per-event walk over every Event subclass."""
+    if not _event_types:
+        for cls in all_subclasses(Event):
+            _event_types.setdefault(cls.type_name, cls)
+    events = []
+    for data in serialised:
+        cls = _event_types.get(data.get("event", ""))
+        event = cls._from_parameters(data) if cls is not None else Event.from_parameters(data)
+        if event is not None:
+            events.append(event)
+    return events
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
