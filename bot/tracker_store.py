@@ -51,16 +51,18 @@ class BoundedSQLTrackerStore(SQLTrackerStore):
         self.max_events = max(int(max_events), 10)
         # sender -> how many events of the tracker handed out are already stored
         self._stored_counts: OrderedDict[str, int] = OrderedDict()
-        if self.engine.dialect.name == "sqlite":
+        stock_engine: sa.engine.Engine = self.engine  # type: ignore[has-type]  # untyped in Rasa
+        if stock_engine.dialect.name == "sqlite":
             # SQLAlchemy 1.4 opens a new SQLite connection per session (NullPool): keep them open.
-            self.engine.dispose()
-            self.engine = sa.create_engine(
-                self.engine.url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
+            stock_engine.dispose()
+            engine = sa.create_engine(
+                stock_engine.url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
             )
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            with self.engine.connect() as connection:
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            with engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+            self.engine = engine
+            self.sessionmaker = sa.orm.sessionmaker(bind=engine)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session's tracker, bounded to the recent events plus the state they build on."""

@@ -6,7 +6,8 @@ forms. Character n-grams survive typos and unknown words, jieba words (with a
 user dictionary of every name and alias) reward an exact phrase, colloquial
 phrases are expanded to guide vocabulary first, and spaCy marks verbatim
 mentions of names and departments. Items with a full guide outrank name-only
-catalogue entries of the same service.
+catalogue entries of the same service, and a name-only entry that only ties
+with a guide steps aside for it: the guide can answer, the entry cannot.
 
 The result carries a confidence (how much of the question the best item
 explains, weighted by idf) and a margin over the runner-up with a different
@@ -36,6 +37,7 @@ USER_WORD_FREQ = 200_000
 MENTION_WEIGHT = 2.0  # a verbatim name or alias outweighs anything synonyms or n-grams add
 RERANK_FLOOR = 0.6  # share of the BM25 score a candidate keeps however little of its name was asked for
 BM25_B = 0.3  # documents are short names; a long official name should not be penalised much
+CONTENT_TIE = 0.9  # a guide this close to a name-only entry is the better answer to the same question
 
 # words that carry no information about which item is meant
 STOP_WORDS = frozenset(
@@ -254,6 +256,7 @@ class Hit:
     name: str
     score: float
     has_guide: bool
+    confidence: float = 0.0  # 0..1: idf-weighted share of the question this item explains
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,8 @@ class SearchResult:
     margin: float  # 0..1: (best - runner-up with another name) / best
     content: str  # the words left after aspect and stop words were removed
     mentioned: list[str] = field(default_factory=list)  # guide ids named verbatim
+    # name-only entries that tied with the best item, a guide, and stepped aside for it
+    alternatives: list[Hit] = field(default_factory=list)
 
     @property
     def best(self) -> Hit | None:
@@ -448,28 +453,31 @@ class GuideIndex:
                 self.entries[self._item_ids[i]].name,
                 float(item_scores[i]),
                 self.entries[self._item_ids[i]].has_guide,
+                self._confidence(
+                    content, expanded, self._doc_terms[best_doc[i]], self._item_ids[i] in mentioned
+                ),
             )
             for i in order
             if item_scores[i] > 0
         ]
         if not hits:
             return SearchResult(hits=[], confidence=0.0, margin=0.0, content=content)
-        top = order[0]
-        confidence = max(
-            self._coverage(content, self._doc_terms[best_doc[top]]),
-            self._coverage(expanded[len(content) :], self._doc_terms[best_doc[top]])
-            if expanded != content
-            else 0.0,
-        )
-        if hits[0].guide_id in mentioned:
-            confidence = max(confidence, 0.9)
+        hits, alternatives = _prefer_guides(hits, mentioned)
         return SearchResult(
             hits=_dedupe_names(hits)[:top_k],
-            confidence=round(confidence, 4),
+            confidence=round(hits[0].confidence, 4),
             margin=round(_margin(hits), 4),
             content=content,
             mentioned=mentioned,
+            alternatives=_dedupe_names(alternatives),
         )
+
+    def _confidence(self, content: str, expanded: str, doc_terms: set[str], mentioned: bool) -> float:
+        """How much of the question an item explains: the user's words, or the guide words synonyms added."""
+        confidence = self._coverage(content, doc_terms)
+        if expanded != content:
+            confidence = max(confidence, self._coverage(expanded[len(content) :], doc_terms))
+        return max(confidence, 0.9) if mentioned else confidence
 
     def _rerank(
         self, order: np.ndarray, item_scores: np.ndarray, best_doc: np.ndarray, content: str
@@ -525,12 +533,34 @@ class GuideIndex:
         return 2 * query_share * doc_share / (query_share + doc_share)
 
 
+def _prefer_guides(hits: list[Hit], mentioned: Sequence[str]) -> tuple[list[Hit], list[Hit]]:
+    """A guide tied with name-only catalogue entries goes first; the entries it passed become alternatives.
+
+    "公司换法人了" matches the catalogue's 非公司企业法人变更登记 about as well as
+    the guide 企业变更登记; offering both makes the user pick, and picking the entry
+    gets no materials, steps or fees. The guide answers; the entries stay on offer.
+    An entry the user named verbatim does not step aside.
+    """
+    guide = next((h for h in hits if h.has_guide), None)
+    if guide is None or guide.score < CONTENT_TIE * hits[0].score:
+        return hits, []
+    ahead = hits[: hits.index(guide)]
+    if any(h.guide_id in mentioned for h in ahead):
+        return hits, []
+    tied = [h for h in hits if not h.has_guide and h.score >= CONTENT_TIE * guide.score]
+    return [guide, *(h for h in hits if h is not guide)], tied
+
+
 def _margin(hits: list[Hit]) -> float:
-    """How far the best item is ahead of the best item with a different name."""
+    """How far the best item is ahead of the best item with a different name.
+
+    When the best item has a guide, name-only entries do not compete with it: they
+    cannot answer the question, however similar their names.
+    """
     best = hits[0]
     best_name = normalize(best.name)
     for hit in hits[1:]:
-        if normalize(hit.name) != best_name:
+        if normalize(hit.name) != best_name and (hit.has_guide or not best.has_guide):
             return (best.score - hit.score) / best.score if best.score else 0.0
     return 1.0
 
