@@ -33,7 +33,7 @@ train: venv $(MODEL)  ## train the Rasa model if it is missing or stale
 $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
 	$(BIN)/rasa train --config config.yml --domain bot/domain.yml --data bot/data --out models --fixed-model-name butler
 
-run: setup  ## serve the assistant: Rasa REST channel on :5005, actions on :5055 (Ctrl-C stops)
+run: setup  ## serve the assistant: Rasa REST channel on :5005, actions in-process (ACTION_SERVER=1: on :5055)
 	scripts/serve.sh
 
 test: setup  ## lint, type-check, validate the bot, run every test suite

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.inprocess_actions import ACTIONS_MODULE_KEY
 from storage.settings import PROJECT_ROOT
 
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -56,9 +57,17 @@ class RunningAssistant:
         return f"{self.rasa_url}/webhooks/rest/webhook"
 
 
-def write_endpoints(path: Path, tracker_db: Path, actions_port: int | None, tracker_store: str) -> None:
+def write_endpoints(
+    path: Path, tracker_db: Path, actions_port: int | None, tracker_store: str, *, in_process: bool
+) -> None:
     lines = []
-    if actions_port is not None:
+    if in_process:
+        lines += [
+            "action_endpoint:",
+            f"  {ACTIONS_MODULE_KEY}: bot.actions",
+            "  enable_selective_domain: true",
+        ]
+    elif actions_port is not None:
         lines += [
             "action_endpoint:",
             f'  url: "http://127.0.0.1:{actions_port}/webhook"',
@@ -92,18 +101,25 @@ def running_assistant(
     *,
     env: Mapping[str, str] | None = None,
     with_actions: bool = True,
+    action_server: bool = False,
     tracker_store: str = "bot.tracker_store.BoundedSQLTrackerStore",
     api_token: str | None = None,
     timeout: float = 240,
 ) -> Iterator[RunningAssistant]:
-    """Start the servers, wait until both answer, stop them on exit."""
+    """Start the servers, wait until they answer, stop them on exit.
+
+    Custom actions run inside the Rasa server unless ``action_server`` asks for Rasa's
+    separate action server over HTTP.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, **(env or {})}
     rasa_port = free_port()
-    actions_port = free_port() if with_actions else None
+    actions_port = free_port() if with_actions and action_server else None
     tracker_db = workdir / "tracker.db"
     endpoints = workdir / "endpoints.yml"
-    write_endpoints(endpoints, tracker_db, actions_port, tracker_store)
+    write_endpoints(
+        endpoints, tracker_db, actions_port, tracker_store, in_process=with_actions and not action_server
+    )
     processes: list[subprocess.Popen[bytes]] = []
     try:
         actions = None

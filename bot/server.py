@@ -1,4 +1,6 @@
-"""`rasa`, with custom-action responses validated by a schema validator built once.
+"""`rasa`, with custom actions run in-process and their responses validated by a schema validator built once.
+
+In-process actions: see bot/inprocess_actions.py (``actions_module`` in endpoints.yml).
 
 Rasa 3.6 checks every action-server response with ``jsonschema.validate(result, schema)``
 (``RemoteAction._validate_action_result``). That call first re-validates the
@@ -43,7 +45,10 @@ def compile_action_response_validation() -> None:
 
 
 def main() -> None:
+    from bot.inprocess_actions import use_inprocess_actions
+
     compile_action_response_validation()
+    use_inprocess_actions()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

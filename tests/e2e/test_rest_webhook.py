@@ -1,4 +1,8 @@
-"""The assistant as an enterprise meets it: Rasa server + action server, talking over the REST webhook."""
+"""The assistant as an enterprise meets it, over the REST webhook.
+
+Every test runs twice: with the custom actions inside the Rasa server (what `make run` starts) and
+behind Rasa's separate action server (ACTION_SERVER=1); the enterprise must not see a difference.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,16 @@ from tests.conftest import MODEL
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def assistant(demo_kb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAssistant]:
+@pytest.fixture(scope="module", params=["actions in-process", "action server"])
+def assistant(
+    request: pytest.FixtureRequest, demo_kb_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningAssistant]:
     assert MODEL.exists(), "train the model first (make train)"
     with running_assistant(
-        MODEL, tmp_path_factory.mktemp("e2e"), env={"DATABASE_URL": demo_kb_url}
+        MODEL,
+        tmp_path_factory.mktemp("e2e"),
+        env={"DATABASE_URL": demo_kb_url},
+        action_server=request.param == "action server",
     ) as running:
         yield running
 
