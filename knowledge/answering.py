@@ -9,13 +9,13 @@ keeps the aspect).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from knowledge.answers import GuideLike, compose_answer
 from knowledge.aspects import INTENT_ASPECTS, Aspect, detect_aspect
-from knowledge.search import GuideIndex, SearchResult
+from knowledge.search import GuideIndex, Hit, SearchResult
 from knowledge.text import has_meaningful_text, normalize
 
 
@@ -67,6 +67,7 @@ class Reply:
 
 TIE_RATIO = 0.9  # candidates this close to the best are tied
 ELLIPSIS_MAX_CHARS = 4  # "那核准呢" leaves two characters; a longer question names its item itself
+ELLIPSIS_CANDIDATES = 10  # items searched for the others that contain the fragment
 
 NO_ANSWER_TEXT = (
     "抱歉，知识库里暂时没有能回答这个问题的办事指南，我不想给您不准确的信息。"
@@ -75,6 +76,8 @@ NO_ANSWER_TEXT = (
 EMPTY_TEXT = "您好，请用文字描述您想办理的事项，例如：“食品经营许可证要什么材料？”"
 WHICH_ITEM_TEXT = "请问您想咨询哪个事项？例如：“公章刻制备案要多久？”"
 CHOOSE_TEXT = "您问的可能是以下事项，请点选一项："
+ALTERNATIVES_TEXT = "您问的如果是以下事项，请点选（知识库暂未收录它们的详细办事指南）："
+MAX_ALTERNATIVES = 3  # name-only entries offered beside a guide answer
 
 
 def resolve_aspect(
@@ -116,10 +119,16 @@ def answer_question(
     guide_id = _pick_item(result, context, thresholds, names_topic=aspect is Aspect.overview)
     current = context.guide_id
     if current is not None and guide_id == current and current in guides and not result.is_empty:
-        guide_id = _elliptical_switch(index, result, guides[current].name, current) or guide_id
+        guide_id = _elliptical_switch(index, result, guides[current].name, current, thresholds) or guide_id
     if guide_id is not None and guide_id in guides:
+        best = result.best
         return _guide_reply(
-            guides, guides[guide_id], aspect, result.confidence if not result.is_empty else 1.0
+            guides,
+            guides[guide_id],
+            aspect,
+            result.confidence if not result.is_empty else 1.0,
+            # the name-only entries the guide was preferred to, in case the user meant one of them
+            result.alternatives if best is not None and best.guide_id == guide_id else [],
         )
     if result.is_empty:
         return Reply(
@@ -179,21 +188,24 @@ def _names_a_small_topic(result: SearchResult) -> bool:
 
 
 def _elliptical_switch(
-    index: GuideIndex, result: SearchResult, context_name: str, context_id: str
+    index: GuideIndex, result: SearchResult, context_name: str, context_id: str, th: Thresholds
 ) -> str | None:
     """ "那核准呢？" after 企业投资项目备案 means 企业投资项目核准: the question replaces part of the item's name.
 
     Search again with the item under discussion as context and take a different item
-    whose name contains what the user just said.
+    whose name contains what the user just said, if it stands out among the items
+    that do: "消防" after 排污许可证核发 names a topic of several items, not one.
     """
     fragment = result.content.replace(" ", "")
     if not 2 <= len(fragment) <= ELLIPSIS_MAX_CHARS or fragment in normalize(context_name):
         return None
-    combined = index.search(f"{fragment} {context_name}")
-    for hit in combined.hits[:3]:
-        if hit.guide_id != context_id and hit.has_guide and fragment in normalize(hit.name):
-            return hit.guide_id
-    return None
+    combined = index.search(f"{fragment} {context_name}", top_k=ELLIPSIS_CANDIDATES)
+    named = [h for h in combined.hits if h.guide_id != context_id and fragment in normalize(h.name)]
+    if not named or named[0] not in combined.hits[:3] or not named[0].has_guide:
+        return None
+    if len(named) > 1 and named[1].score >= th.choose_ratio * named[0].score:
+        return None
+    return named[0].guide_id
 
 
 def _choices(result: SearchResult, aspect: Aspect, th: Thresholds) -> Reply:
@@ -211,14 +223,15 @@ def _choices(result: SearchResult, aspect: Aspect, th: Thresholds) -> Reply:
         },
         aspect=aspect.value,
         confidence=result.confidence,
-        buttons=[
-            {
-                "title": h.name,
-                "payload": f'/choose_guide{{"guide_id":"{h.guide_id}","aspect":"{aspect.value}"}}',
-            }
-            for h in candidates
-        ],
+        buttons=[_choice_button(h, aspect) for h in candidates],
     )
+
+
+def _choice_button(hit: Hit, aspect: Aspect) -> dict[str, str]:
+    return {
+        "title": hit.name,
+        "payload": f'/choose_guide{{"guide_id":"{hit.guide_id}","aspect":"{aspect.value}"}}',
+    }
 
 
 def answer_chosen(guides: Mapping[str, GuideLike], guide_id: str, aspect: str | None) -> Reply | None:
@@ -231,22 +244,33 @@ def answer_chosen(guides: Mapping[str, GuideLike], guide_id: str, aspect: str | 
 
 
 def _guide_reply(
-    guides: Mapping[str, GuideLike], guide: GuideLike, aspect: Aspect, confidence: float
+    guides: Mapping[str, GuideLike],
+    guide: GuideLike,
+    aspect: Aspect,
+    confidence: float,
+    alternatives: Sequence[Hit] = (),
 ) -> Reply:
     bundled = [guides[i].name for i in (guide.bundled_items or []) if i in guides]
+    text = compose_answer(guide, aspect, bundled)
+    custom: dict[str, Any] = {
+        "kind": "guide",
+        "guide_id": guide.id,
+        "guide_name": guide.name,
+        "aspect": aspect.value,
+        "version": str(guide.version),
+        "has_guide": bool(guide.has_guide),
+    }
+    others = [h for h in alternatives if h.guide_id != guide.id][:MAX_ALTERNATIVES]
+    if others:
+        text = f"{text}\n{ALTERNATIVES_TEXT}"
+        custom["alternatives"] = [{"guide_id": h.guide_id, "guide_name": h.name} for h in others]
     return Reply(
         "guide",
-        compose_answer(guide, aspect, bundled),
-        {
-            "kind": "guide",
-            "guide_id": guide.id,
-            "guide_name": guide.name,
-            "aspect": aspect.value,
-            "version": str(guide.version),
-            "has_guide": bool(guide.has_guide),
-        },
+        text,
+        custom,
         guide_id=guide.id,
         guide_name=guide.name,
         aspect=aspect.value,
         confidence=confidence,
+        buttons=[_choice_button(h, aspect) for h in others],
     )

@@ -9,6 +9,10 @@ mentions of names and departments. Items with a full guide outrank name-only
 catalogue entries of the same service, and a name-only entry that only ties
 with a guide steps aside for it: the guide can answer, the entry cannot.
 
+Close candidates are told apart by the words of the question only one of them
+matches (低压 picks 低压 over 高压用电报装), and an item whose name excludes what
+the question names (非公司企业法人… for a question about a 公司) falls behind.
+
 The result carries a confidence (how much of the question the best item
 explains, weighted by idf) and a margin over the runner-up with a different
 name; the answering code turns those into answer / choose / don't know.
@@ -19,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import bm25s
@@ -38,6 +42,9 @@ MENTION_WEIGHT = 2.0  # a verbatim name or alias outweighs anything synonyms or 
 RERANK_FLOOR = 0.6  # share of the BM25 score a candidate keeps however little of its name was asked for
 BM25_B = 0.3  # documents are short names; a long official name should not be penalised much
 CONTENT_TIE = 0.9  # a guide this close to a name-only entry is the better answer to the same question
+CONTRAST_RANGE = 0.75  # candidates this close are told apart by the words only one of them has
+OUTWORDED = 0.5  # what a candidate keeps when a close rival explains all its words and more
+EXCLUDED = 0.5  # what an item keeps when its name excludes what the question names (非公司… for 公司)
 
 # words that carry no information about which item is meant
 STOP_WORDS = frozenset(
@@ -263,7 +270,7 @@ class Hit:
 class SearchResult:
     hits: list[Hit]
     confidence: float  # 0..1: idf-weighted share of the question explained by the best item
-    margin: float  # 0..1: (best - runner-up with another name) / best
+    margin: float  # 0..1: (best - runner-up with another name) / best; see _margin for who runs up
     content: str  # the words left after aspect and stop words were removed
     mentioned: list[str] = field(default_factory=list)  # guide ids named verbatim
     # name-only entries that tied with the best item, a guide, and stepped aside for it
@@ -279,6 +286,18 @@ class SearchResult:
         return not self.content
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Which words of the question each candidate matches: what tells close candidates apart."""
+
+    words: frozenset[str]  # character and syllable pairs inside one word of the question
+    matched: Mapping[str, frozenset[str]]  # guide id -> the question's characters and pairs it matches
+
+    def outmatches(self, a: str, b: str) -> bool:
+        """True when item a matches a word of the question that item b does not."""
+        return bool((self.matched.get(a, frozenset()) - self.matched.get(b, frozenset())) & self.words)
+
+
 _DEPT_SUFFIX = re.compile(r"^(示例市|示例县|[\u4e00-\u9fff]{1,3}(市|区|县))")
 
 
@@ -290,6 +309,21 @@ def department_forms(department: str) -> list[str]:
     if len(short) >= 3:
         forms.add(short)
     return sorted(forms)
+
+
+_EXCLUSION = re.compile(r"非([\u4e00-\u9fff]{2})")
+_BOOK_TITLE = re.compile(r"《[^》]*》")
+
+
+def excluded_words(name: str) -> list[str]:
+    """What a name says its item is not for: 非公司企业法人 → 公司, 民办非企业单位 → 企业.
+
+    A name that also covers the word (金属非金属矿山) excludes nothing; a law's title
+    (按《公司法》改制) names the law, not whom the item is for.
+    """
+    name = normalize(name)
+    outside_titles = _BOOK_TITLE.sub(" ", name)
+    return [w for w in _EXCLUSION.findall(name) if w not in outside_titles.replace(f"非{w}", " ")]
 
 
 _QUALIFIER = re.compile(r"[（(][^）)]*[）)]")
@@ -370,6 +404,10 @@ class GuideIndex:
         self._bundles = [e.id for e in entries if e.bundled_items]
         self._priors = np.array([GUIDE_PRIOR if self.entries[i].has_guide else 1.0 for i in self._item_ids])
         self._doc_terms = [set(terms) for terms in corpus]
+        item_terms: list[set[str]] = [set() for _ in self._item_ids]
+        for doc, terms in enumerate(self._doc_terms):
+            item_terms[self._doc_item_index[doc]].update(t for t in terms if not t.startswith("w:"))
+        self._item_terms = [frozenset(terms) for terms in item_terms]
         self._bm25 = bm25s.BM25(k1=1.2, b=BM25_B)
         if corpus:
             self._bm25.index(corpus, show_progress=False)
@@ -382,6 +420,12 @@ class GuideIndex:
         departments = sorted({e.department for e in entries if e.department})
         self._item_departments = [self.entries[i].department for i in self._item_ids]
         self._matcher = build_matcher(forms_by_item, [(d, department_forms(d)) for d in departments])
+        # 非公司企业法人变更登记 is for what is not a company: the words a name excludes, per item
+        self._excluded_words = [
+            (self._position[guide_id], sorted({w for form in forms for w in excluded_words(form)}))
+            for guide_id, forms in forms_by_item
+            if any(excluded_words(form) for form in forms)
+        ]
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -441,46 +485,51 @@ class GuideIndex:
                     item_scores[self._position[m.key]] += MENTION_WEIGHT * bonus * len(m.text) / longest
         named = {m.key for m in find_mentions(self._matcher, expanded) if m.label == ITEM}
         self._boost_bundles(item_scores, named)
+        for i, words in self._excluded_words:
+            if any(w in text and f"非{w}" not in text for w in words):
+                item_scores[i] *= EXCLUDED  # "公司法人变了" is not about 非公司企业法人
         named_departments = {m.key for m in mentions if m.label == DEPARTMENT}
         if named_departments:
             for i, department in enumerate(self._item_departments):
                 if department in named_departments:
                     item_scores[i] *= DEPARTMENT_PRIOR
-        order = self._rerank(np.argsort(-item_scores)[: top_k * 4], item_scores, best_doc, content)
+        asked = frozenset(match_terms(content))
+        added = frozenset(match_terms(expanded[len(content) :])) if expanded != content else frozenset()
+        order = self._rerank(np.argsort(-item_scores)[: top_k * 4], item_scores, best_doc, asked)
+        evidence = self._evidence(content, asked, [self._item_ids[i] for i in order if item_scores[i] > 0])
+        order = self._contrast(order, item_scores, evidence)
         hits = [
             Hit(
                 self._item_ids[i],
                 self.entries[self._item_ids[i]].name,
                 float(item_scores[i]),
                 self.entries[self._item_ids[i]].has_guide,
-                self._confidence(
-                    content, expanded, self._doc_terms[best_doc[i]], self._item_ids[i] in mentioned
-                ),
+                self._confidence(asked, added, self._doc_terms[best_doc[i]], self._item_ids[i] in mentioned),
             )
             for i in order
             if item_scores[i] > 0
         ]
         if not hits:
             return SearchResult(hits=[], confidence=0.0, margin=0.0, content=content)
-        hits, alternatives = _prefer_guides(hits, mentioned)
+        hits, alternatives = _prefer_guides(hits, mentioned, evidence)
         return SearchResult(
             hits=_dedupe_names(hits)[:top_k],
             confidence=round(hits[0].confidence, 4),
-            margin=round(_margin(hits), 4),
+            margin=round(_margin(hits, evidence), 4),
             content=content,
             mentioned=mentioned,
             alternatives=_dedupe_names(alternatives),
         )
 
-    def _confidence(self, content: str, expanded: str, doc_terms: set[str], mentioned: bool) -> float:
+    def _confidence(
+        self, asked: frozenset[str], added: frozenset[str], doc_terms: set[str], mentioned: bool
+    ) -> float:
         """How much of the question an item explains: the user's words, or the guide words synonyms added."""
-        confidence = self._coverage(content, doc_terms)
-        if expanded != content:
-            confidence = max(confidence, self._coverage(expanded[len(content) :], doc_terms))
+        confidence = max(self._coverage(asked, doc_terms), self._coverage(added, doc_terms))
         return max(confidence, 0.9) if mentioned else confidence
 
     def _rerank(
-        self, order: np.ndarray, item_scores: np.ndarray, best_doc: np.ndarray, content: str
+        self, order: np.ndarray, item_scores: np.ndarray, best_doc: np.ndarray, asked: frozenset[str]
     ) -> np.ndarray:
         """Prefer candidates whose name the question covers: 药品零售许可 → the guide, not its 变更 variant.
 
@@ -490,8 +539,48 @@ class GuideIndex:
         for i in order:
             if item_scores[i] > 0 and best_doc[i] >= 0:
                 item_scores[i] *= RERANK_FLOOR + (1 - RERANK_FLOOR) * self._coverage(
-                    content, self._doc_terms[best_doc[i]]
+                    asked, self._doc_terms[best_doc[i]]
                 )
+        return np.array(sorted(order, key=lambda i: -item_scores[i]), dtype=int)
+
+    def _evidence(self, content: str, asked: frozenset[str], guide_ids: Sequence[str]) -> Evidence:
+        """The question's characters and in-word pairs that each candidate's names and aliases contain."""
+        # pairs inside one word only: 低压用电 gives 低压 and 用电, not the 压用 between them
+        words = frozenset(
+            t for w in self._words(content) if len(w) > 1 for t in match_terms(w) if _is_pair(t)
+        )
+        question = {t for t in asked if not _is_pair(t)} | words
+        return Evidence(
+            words, {g: frozenset(question & self._item_terms[self._position[g]]) for g in guide_ids}
+        )
+
+    def _contrast(self, order: np.ndarray, item_scores: np.ndarray, evidence: Evidence) -> np.ndarray:
+        """Close candidates are told apart by the words only one of them has: 低压 decides 低压 or 高压用电报装.
+
+        When everything a candidate shares with the question is also shared by a
+        close rival, and the rival also matches a word of the question the candidate
+        does not, the question gives no reason for the candidate and one against it.
+        Only the user's own words count here: synonyms expand to whole item names
+        and would blur the contrast.
+        """
+        top = [i for i in order if item_scores[i] > 0]
+        ids = {i: self._item_ids[i] for i in top}
+        outworded = [
+            i
+            for i in top
+            if evidence.matched[ids[i]]
+            and any(
+                j != i
+                and item_scores[j] >= CONTRAST_RANGE * item_scores[i]
+                and evidence.matched[ids[i]] < evidence.matched[ids[j]]
+                and evidence.outmatches(ids[j], ids[i])
+                for j in top
+            )
+        ]
+        if not outworded:
+            return order
+        for i in outworded:
+            item_scores[i] *= OUTWORDED
         return np.array(sorted(order, key=lambda i: -item_scores[i]), dtype=int)
 
     def _boost_bundles(self, item_scores: np.ndarray, named: set[str]) -> None:
@@ -510,13 +599,12 @@ class GuideIndex:
                 i = self._position[guide_id]
                 item_scores[i] = max(item_scores[i], best * (1 + covered / len(bundled)))
 
-    def _coverage(self, text: str, doc_terms: set[str]) -> float:
-        """How well a text and an item's surface form explain each other (idf-weighted F1).
+    def _coverage(self, terms: frozenset[str], doc_terms: set[str]) -> float:
+        """How well a text's terms and an item's surface form explain each other (idf-weighted F1).
 
         Question side: a long descriptive question still names its item; item side:
         a question naming half of an item's name is a weaker match than one naming all of it.
         """
-        terms = set(match_terms(text))
         if not terms or not doc_terms:
             return 0.0
         shared = terms & doc_terms
@@ -533,34 +621,45 @@ class GuideIndex:
         return 2 * query_share * doc_share / (query_share + doc_share)
 
 
-def _prefer_guides(hits: list[Hit], mentioned: Sequence[str]) -> tuple[list[Hit], list[Hit]]:
+def _is_pair(term: str) -> bool:
+    """A character bigram or a pinyin syllable pair: word-sized evidence, unlike a single character."""
+    return term.startswith("p:") or len(term) == 2
+
+
+def _prefer_guides(
+    hits: list[Hit], mentioned: Sequence[str], evidence: Evidence
+) -> tuple[list[Hit], list[Hit]]:
     """A guide tied with name-only catalogue entries goes first; the entries it passed become alternatives.
 
-    "公司换法人了" matches the catalogue's 非公司企业法人变更登记 about as well as
-    the guide 企业变更登记; offering both makes the user pick, and picking the entry
+    "员工参保登记" matches the catalogue's 职工参保登记 about as well as the guide
+    单位社会保险参保登记; offering both makes the user pick, and picking the entry
     gets no materials, steps or fees. The guide answers; the entries stay on offer.
-    An entry the user named verbatim does not step aside.
+    An entry keeps its place when the user named it verbatim or it matches a word
+    of the question the guide does not ("合伙企业…" is not 外商投资企业设立登记).
     """
     guide = next((h for h in hits if h.has_guide), None)
     if guide is None or guide.score < CONTENT_TIE * hits[0].score:
         return hits, []
     ahead = hits[: hits.index(guide)]
-    if any(h.guide_id in mentioned for h in ahead):
+    if any(h.guide_id in mentioned or evidence.outmatches(h.guide_id, guide.guide_id) for h in ahead):
         return hits, []
     tied = [h for h in hits if not h.has_guide and h.score >= CONTENT_TIE * guide.score]
     return [guide, *(h for h in hits if h is not guide)], tied
 
 
-def _margin(hits: list[Hit]) -> float:
+def _margin(hits: list[Hit], evidence: Evidence) -> float:
     """How far the best item is ahead of the best item with a different name.
 
-    When the best item has a guide, name-only entries do not compete with it: they
-    cannot answer the question, however similar their names.
+    When the best item has a guide, a name-only entry competes with it only if it
+    matches a word of the question the guide does not: otherwise it explains
+    nothing more and cannot answer at all.
     """
     best = hits[0]
     best_name = normalize(best.name)
     for hit in hits[1:]:
-        if normalize(hit.name) != best_name and (hit.has_guide or not best.has_guide):
+        if normalize(hit.name) == best_name:
+            continue
+        if hit.has_guide or not best.has_guide or evidence.outmatches(hit.guide_id, best.guide_id):
             return (best.score - hit.score) / best.score if best.score else 0.0
     return 1.0
 

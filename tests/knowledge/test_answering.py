@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import select
 
-from knowledge.answering import Context
+from knowledge.answering import Context, answer_question
 from knowledge.assistant import GuideAssistant
 from knowledge.live_index import LiveIndex
 from knowledge.models import UnansweredQuestion
@@ -182,3 +182,43 @@ def test_a_new_topic_with_several_items_is_offered_not_assumed(guide_assistant: 
         "多久出批复", intent="ask_time_limit", intent_confidence=0.99, context=context
     )
     assert follow.guide_id == first.guide_id and follow.aspect == "time_limit"
+
+
+def test_the_word_only_one_item_has_settles_a_close_call(guide_assistant: GuideAssistant) -> None:
+    reply = guide_assistant.reply(
+        "店里要接低压电，用电报装怎么弄", intent="ask_process", intent_confidence=0.99
+    )
+    assert reply.kind == "guide" and reply.guide_name == "低压小微企业用电报装"
+
+
+def test_a_guide_tied_with_catalogue_entries_answers_and_offers_them(
+    catalogue_live_index: LiveIndex,
+) -> None:
+    snapshot = catalogue_live_index.current()
+    reply = answer_question(
+        snapshot.index, snapshot.guides, "员工参保登记怎么办", intent="ask_overview", intent_confidence=0.99
+    )
+    assert reply.kind == "guide" and reply.guide_name == "单位社会保险参保登记"
+    assert "申请材料" in reply.text and "知识库暂未收录它们的详细办事指南" in reply.text
+    offered = {b["title"] for b in reply.buttons}
+    assert "职工参保登记" in offered and "单位社会保险参保登记" not in offered
+    assert all(b["payload"].startswith("/choose_guide{") for b in reply.buttons)
+    assert {a["guide_name"] for a in reply.custom["alternatives"]} == offered
+
+
+def test_follow_ups_stay_on_the_guide_the_catalogue_did_not_displace(
+    catalogue_live_index: LiveIndex,
+) -> None:
+    snapshot = catalogue_live_index.current()
+    context = Context()
+    for question, intent in [
+        ("公司法人变更要多久", "ask_time_limit"),
+        ("需要带哪些材料", "ask_materials"),
+        ("打哪个电话能问到", "ask_contact"),
+    ]:
+        reply = answer_question(
+            snapshot.index, snapshot.guides, question, intent=intent, intent_confidence=0.99, context=context
+        )
+        assert reply.kind == "guide" and reply.guide_name == "企业变更登记", question
+        assert reply.aspect == intent.removeprefix("ask_")
+        context = Context(reply.guide_id, reply.aspect)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from knowledge.live_index import LiveIndex
-from knowledge.search import GuideEntry, GuideIndex, core_name, shadowed_by_guides
+from knowledge.search import (
+    Evidence,
+    GuideEntry,
+    GuideIndex,
+    Hit,
+    _margin,
+    _prefer_guides,
+    core_name,
+    excluded_words,
+    shadowed_by_guides,
+)
 from knowledge.synonyms import SynonymTable
 
 
@@ -97,3 +107,75 @@ def test_core_name_drops_qualifiers() -> None:
 def test_empty_knowledge_base_finds_nothing() -> None:
     index = GuideIndex([], SynonymTable.from_mapping({}))
     assert index.search("食品经营许可").hits == []
+
+
+def test_the_word_only_one_candidate_has_decides_between_close_candidates() -> None:
+    entries = [
+        GuideEntry("LOW", "低压小微企业用电报装", ("低压接电",), "供电公司", True),
+        GuideEntry("HIGH", "高压用电报装", ("高压接电",), "供电公司", True),
+        GuideEntry("WATER", "用水报装", (), "自来水公司", True),
+    ]
+    index = GuideIndex(entries, SynonymTable.from_mapping({}))
+    low = index.search("小店低压用电报装要什么")
+    assert low.best is not None and low.best.guide_id == "LOW" and low.margin >= 0.35
+    # without the deciding word the two stay close, and the user is asked
+    assert index.search("用电报装").margin < 0.35
+
+
+def test_a_name_excluding_what_the_question_names_falls_behind() -> None:
+    entries = [
+        GuideEntry("G", "企业变更登记", ("变更法人", "公司变更登记"), "市场监管局", True),
+        GuideEntry("C", "非公司企业法人变更登记", (), "区市场监管局", False),
+    ]
+    index = GuideIndex(entries, SynonymTable.from_mapping({}))
+    assert index.search("公司法人变了去变更").best.guide_id == "G"  # type: ignore[union-attr]
+    assert index.search("非公司企业法人变更").best.guide_id == "C"  # type: ignore[union-attr]
+
+
+def test_excluded_words_of_a_name() -> None:
+    assert excluded_words("非公司企业法人变更登记") == ["公司"]
+    assert excluded_words("民办非企业单位成立登记") == ["企业"]
+    assert excluded_words("金属非金属矿产资源地质勘探") == []  # covers both
+    assert excluded_words("非公司企业法人按《公司法》改制登记") == ["公司"]  # a law's title is no cover
+    assert excluded_words("企业变更登记") == []
+
+
+def test_name_only_entries_do_not_make_a_guide_ambiguous() -> None:
+    entries = [
+        GuideEntry("G", "食品生产许可证核发", ("食品生产许可",), "市场监管局", True),
+        GuideEntry("C1", "蚕种生产许可", (), "农业农村局", False),
+        GuideEntry("C2", "种子生产许可", (), "农业农村局", False),
+        GuideEntry("G2", "排污许可证核发", (), "生态环境局", True),
+    ]
+    index = GuideIndex(entries, SynonymTable.from_mapping({}))
+    result = index.search("厂里要生产辣椒酱，生产许可")
+    assert result.best is not None and result.best.guide_id == "G"
+    # the entries score close to the guide, but only the other guide competes with it
+    assert result.hits[1].score > 0.6 * result.best.score and result.margin >= 0.35
+    named = index.search("蚕种生产许可")
+    assert named.best is not None and named.best.guide_id == "C1"
+
+
+def test_a_guide_tied_with_name_only_entries_goes_first_and_keeps_them_as_alternatives() -> None:
+    entry = Hit("C1", "职工参保登记", 10.0, False)
+    guide = Hit("G", "单位社会保险参保登记", 9.5, True)
+    far = Hit("C2", "灵活就业人员参保登记", 5.0, False)
+    same = frozenset({"参保", "登记", "参", "保", "登", "记"})
+    evidence = Evidence(frozenset({"参保", "登记", "员工"}), {"C1": same, "G": same, "C2": same})
+    hits, alternatives = _prefer_guides([entry, guide, far], [], evidence)
+    assert hits[0] == guide and alternatives == [entry]
+    assert _margin(hits, evidence) == 1.0  # the entries explain nothing more: the guide is unrivalled
+    # an entry clearly ahead, named verbatim, or matching a word the guide does not keeps its place
+    assert _prefer_guides([entry, Hit("G", "单位社会保险参保登记", 7.0, True)], [], evidence)[0][0] == entry
+    assert _prefer_guides([entry, guide], ["C1"], evidence) == ([entry, guide], [])
+    richer = Evidence(evidence.words, {"C1": same | {"员工"}, "G": same})
+    assert _prefer_guides([entry, guide], [], richer) == ([entry, guide], [])
+    leading = Hit("G", "单位社会保险参保登记", 10.0, True)
+    assert _margin([leading, Hit("C1", "职工参保登记", 9.0, False)], richer) == pytest.approx(0.1)
+
+
+def test_catalogue_entries_that_exclude_the_question_do_not_outrank_the_guide(
+    catalogue_live_index: LiveIndex,
+) -> None:
+    for question in ["公司法人变更要多久", "公司换了法人怎么去变更"]:
+        assert best_name(catalogue_live_index, question) == "企业变更登记", question
