@@ -12,16 +12,23 @@ from bot.actions.services import get_services
 from knowledge.answering import Context, Reply
 
 
-def utter_reply(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
-    """Send the readable text (with buttons) and the machine-readable card; remember the item."""
+def utter_reply(
+    dispatcher: CollectingDispatcher, reply: Reply, tracker: Tracker | None = None
+) -> list[EventType]:
+    """Send the readable text (with buttons) and the machine-readable card; remember the item.
+
+    Only slots whose value changes are set: a follow-up on the same item adds no
+    events, so the conversation's recent window holds more turns.
+    """
     dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
     dispatcher.utter_message(json_message=reply.custom)
     if reply.kind != "guide":
         return []
+    remembered = {"guide_id": reply.guide_id, "guide_name": reply.guide_name, "aspect": reply.aspect}
     return [
-        SlotSet("guide_id", reply.guide_id),
-        SlotSet("guide_name", reply.guide_name),
-        SlotSet("aspect", reply.aspect),
+        SlotSet(slot, value)
+        for slot, value in remembered.items()
+        if tracker is None or tracker.get_slot(slot) != value
     ]
 
 
@@ -39,7 +46,7 @@ class ActionAnswerGuide(Action):
         if intent.get("name") == "choose_guide" and entities.get("guide_id"):
             chosen = guides.reply_chosen(str(entities["guide_id"]), entities.get("aspect"))
             if chosen is not None:
-                return utter_reply(dispatcher, chosen)
+                return utter_reply(dispatcher, chosen, tracker)
         reply = guides.reply(
             message.get("text") or "",
             intent=intent.get("name"),
@@ -47,4 +54,4 @@ class ActionAnswerGuide(Action):
             context=Context(tracker.get_slot("guide_id"), tracker.get_slot("aspect")),
             sender_id=tracker.sender_id,
         )
-        return utter_reply(dispatcher, reply)
+        return utter_reply(dispatcher, reply, tracker)

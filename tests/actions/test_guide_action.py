@@ -28,9 +28,11 @@ async def test_answer_sends_text_and_card_and_remembers_the_item() -> None:
 async def test_follow_up_uses_the_slots() -> None:
     _, events = await run(make_tracker("食品经营许可证要什么材料", "ask_materials"))
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    dispatcher, _ = await run(make_tracker("那要多久？", "ask_time_limit", slots=slots))
+    dispatcher, events = await run(make_tracker("那要多久？", "ask_time_limit", slots=slots))
     assert dispatcher.messages[1]["custom"]["guide_id"] == slots["guide_id"]
     assert dispatcher.messages[1]["custom"]["aspect"] == "time_limit"
+    # the item stays what it was: only the aspect changes in the conversation's state
+    assert [(e["name"], e["value"]) for e in events if e["event"] == "slot"] == [("aspect", "time_limit")]
 
 
 async def test_choice_payload_answers_the_chosen_item() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -88,3 +90,80 @@ async def test_short_conversation_is_unchanged(tmp_path: Path) -> None:
     tracker = await store.retrieve("wx-1")
     assert tracker is not None and len(tracker.events) == 3 + 8  # Rasa loads from session_started on
     assert await store.retrieve("nobody") is None
+
+
+def summary(tracker: DialogueStateTracker | None) -> tuple:
+    assert tracker is not None
+    return (
+        [(e.type_name, getattr(e, "text", None) or getattr(e, "action_name", None)) for e in tracker.events],
+        tracker.current_slot_values(),
+        tracker.is_paused(),
+    )
+
+
+async def test_a_conversation_in_memory_is_what_the_database_holds(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.db"
+    store = store_at(db)
+    await store.save(long_tracker(3))
+    for i in range(5):
+        tracker = await store.retrieve("wx-1")
+        assert summary(tracker) == summary(await store_at(db).retrieve("wx-1"))
+        assert tracker is not None
+        tracker.update(UserUttered(f"追问{i}", {"name": "ask_fee", "confidence": 0.9}))
+        tracker.update(SlotSet("aspect", f"fee-{i}"))
+        await store.save(tracker)
+    assert stored_rows(db) == 4 + 12 + 10
+    reloaded = await store_at(db).retrieve("wx-1")
+    assert reloaded is not None and reloaded.get_slot("aspect") == "fee-4"
+
+
+async def test_what_another_replica_wrote_is_not_hidden_by_memory(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.db"
+    ours, theirs = store_at(db), store_at(db)
+    await ours.save(long_tracker(2))
+    assert await ours.retrieve("wx-1") is not None  # now in our memory
+
+    elsewhere = await theirs.retrieve("wx-1")
+    assert elsewhere is not None
+    elsewhere.update(UserUttered("在另一台服务器上问的", {"name": "ask_fee", "confidence": 0.9}))
+    elsewhere.update(SlotSet("guide_id", "DEMO-020"))
+    await theirs.save(elsewhere)
+
+    tracker = await ours.retrieve("wx-1")
+    assert tracker is not None and tracker.get_slot("guide_id") == "DEMO-020"
+    assert tracker.latest_message is not None and tracker.latest_message.text == "在另一台服务器上问的"
+
+
+async def test_a_failed_write_leaves_memory_no_further_than_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "tracker.db"
+    store = store_at(db)
+    await store.save(long_tracker(2))
+    tracker = await store.retrieve("wx-1")
+    assert tracker is not None
+    tracker.update(SlotSet("guide_id", "DEMO-030"))
+
+    async def disk_full(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(SQLTrackerStore, "save", disk_full)
+    with pytest.raises(OSError):
+        await store.save(tracker)
+    monkeypatch.undo()
+
+    again = await store.retrieve("wx-1")
+    assert again is not None and again.get_slot("guide_id") == "DEMO-013"
+
+
+async def test_a_new_session_is_loaded_from_its_start(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.db"
+    store = store_at(db)
+    tracker = long_tracker(2)
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(UserUttered("新会话", {"name": "greet", "confidence": 0.9}))
+    await store.save(tracker)
+    assert summary(await store.retrieve("wx-1")) == summary(await store_at(db).retrieve("wx-1"))
+    again = await store.retrieve("wx-1")
+    assert again is not None and [e.type_name for e in again.events][:2] == ["session_started", "user"]
