@@ -1,7 +1,8 @@
 """REST webhook latency and throughput: the assistant next to a minimal Rasa bot, in one run.
 
 Both bots run on the same machine, the same Rasa server, REST channel and SQL
-(SQLite) tracker store. Each concurrency level runs N conversations at once, each
+(SQLite) tracker store; the assistant also with its actions behind Rasa's separate
+action server and with Rasa's stock SQL tracker store, to show what each choice costs. Each concurrency level runs N conversations at once, each
 sending its questions one after another; latency is per message, throughput is
 messages over wall time. Also: the Rasa server's resident memory, and latency early
 and late in one long conversation (the tracker grows within a session).
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,30 +59,61 @@ async def conversation(
 
 
 async def load(
-    url: str, concurrency: int, per_conversation: int, messages: list[str], tag: str
+    url: str, concurrency: int, per_conversation: int, messages: list[str], tag: str, rounds: int = 1
 ) -> dict[str, float]:
+    """`rounds` times, `concurrency` new conversations at once, each sending `per_conversation` messages."""
     timeout = aiohttp.ClientTimeout(total=600)
+    latencies: list[float] = []
+    elapsed = 0.0
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        started = time.perf_counter()
-        results = await asyncio.gather(
-            *[
-                conversation(
-                    session,
-                    url,
-                    f"{tag}-c{concurrency}-{i}",
-                    (messages * per_conversation)[:per_conversation],
-                )
-                for i in range(concurrency)
-            ]
-        )
-        elapsed = time.perf_counter() - started
-    latencies = [x for r in results for x in r]
+        for round_ in range(rounds):
+            started = time.perf_counter()
+            results = await asyncio.gather(
+                *[
+                    conversation(
+                        session,
+                        url,
+                        f"{tag}-c{concurrency}-r{round_}-{i}",
+                        (messages * per_conversation)[:per_conversation],
+                    )
+                    for i in range(concurrency)
+                ]
+            )
+            elapsed += time.perf_counter() - started
+            latencies += [x for r in results for x in r]
     return {
         "concurrency": concurrency,
         "messages": len(latencies),
         "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
         "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
         "messages_per_s": round(len(latencies) / elapsed, 1),
+    }
+
+
+async def alternate(
+    bots: dict[str, tuple[str, list[str]]], rounds: int, per_conversation: int
+) -> dict[str, dict[str, float]]:
+    """One message to each bot in turn, so both see the same moment of a shared, noisy machine."""
+    latencies: dict[str, list[float]] = {name: [] for name in bots}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+        for round_ in range(rounds):
+            for k in range(per_conversation):
+                for name, (url, messages) in bots.items():
+                    started = time.perf_counter()
+                    async with session.post(
+                        url, json={"sender": f"alt-{name}-{round_}", "message": messages[k % len(messages)]}
+                    ) as response:
+                        await response.read()
+                        if response.status != 200:
+                            raise RuntimeError(f"webhook answered {response.status}")
+                    latencies[name].append(time.perf_counter() - started)
+    return {
+        name: {
+            "messages": len(values),
+            "p50_ms": round(percentile(values, 0.5) * 1000, 1),
+            "p95_ms": round(percentile(values, 0.95) * 1000, 1),
+        }
+        for name, values in latencies.items()
     }
 
 
@@ -131,69 +164,104 @@ STOCK_STORE = "SQL"
 BOUNDED_STORE = "bot.tracker_store.BoundedSQLTrackerStore"
 
 
+@dataclass(frozen=True)
+class Setup:
+    """One server configuration to measure."""
+
+    key: str
+    bot: str
+    actions: str  # "in-process", "action server" or "none"
+    tracker_store: str
+
+
+SETUPS = [
+    Setup("assistant", "assistant", "in-process", BOUNDED_STORE),  # what `make run` serves
+    Setup("assistant_action_server", "assistant", "action server", BOUNDED_STORE),
+    Setup("assistant_stock_store", "assistant", "in-process", STOCK_STORE),
+    Setup("minimal_bot", "minimal bot", "none", STOCK_STORE),
+]
+
+
 def measure(
     model: Path,
     workdir: Path,
+    setup: Setup,
     *,
     env: dict[str, str],
-    with_actions: bool,
     messages: list[str],
-    tracker_store: str,
     per_conversation: int,
     long_conversation: int,
 ) -> dict[str, Any]:
     tag = workdir.name
     with running_assistant(
-        model, workdir, env=env, with_actions=with_actions, tracker_store=tracker_store
+        model,
+        workdir,
+        env=env,
+        with_actions=setup.actions != "none",
+        action_server=setup.actions == "action server",
+        tracker_store=setup.tracker_store,
     ) as running:
         asyncio.run(load(running.webhook, 1, 5, messages, f"{tag}-warmup"))
-        levels = [asyncio.run(load(running.webhook, c, per_conversation, messages, tag)) for c in (1, 16)]
+        # one conversation at a time, five in turn: 100 samples, each conversation as long as at 16
+        levels = [
+            asyncio.run(load(running.webhook, 1, per_conversation, messages, tag, rounds=5)),
+            asyncio.run(load(running.webhook, 16, per_conversation, messages, tag)),
+        ]
         grown = asyncio.run(growth(running.webhook, long_conversation))
         return {
-            "tracker_store": tracker_store,
+            "bot": setup.bot,
+            "actions": setup.actions,
+            "tracker_store": setup.tracker_store,
             "levels": levels,
             "rss_mb": rss_mb(running.rasa_pid),
             "long_conversation": grown,
         }
 
 
+def side_by_side(
+    assistant_model: Path, minimal_model: Path, workdir: Path, env: dict[str, str], per_conversation: int
+) -> dict[str, dict[str, float]]:
+    """The assistant as `make run` serves it and the minimal bot, both up, messages alternating."""
+    assistant, minimal = SETUPS[0], SETUPS[-1]
+    with (
+        running_assistant(
+            assistant_model, workdir / "a", env=env, tracker_store=assistant.tracker_store
+        ) as ours,
+        running_assistant(
+            minimal_model, workdir / "m", env=env, with_actions=False, tracker_store=minimal.tracker_store
+        ) as floor,
+    ):
+        bots = {"assistant": (ours.webhook, QUESTIONS), "minimal_bot": (floor.webhook, ["你好"])}
+        asyncio.run(alternate(bots, 1, 5))  # warm-up
+        return asyncio.run(alternate(bots, 10, per_conversation))
+
+
 def run(database_url: str, per_conversation: int = 20, long_conversation: int = 200) -> dict[str, Any]:
-    """Three servers in turn: the assistant (bounded and stock tracker store) and the minimal bot."""
+    """Each setup in turn: the assistant as served, with an action server, with Rasa's SQL store; the minimal bot.
+
+    Then the assistant and the minimal bot side by side, one conversation at a time, alternating.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         minimal = train_minimal(tmp_path / "minimal-model")
-        common = {
-            "env": {"DATABASE_URL": database_url},
-            "per_conversation": per_conversation,
-            "long_conversation": long_conversation,
-        }
         assistant_model = ROOT / "models" / "butler.tar.gz"
-        return {
-            "assistant": measure(
-                assistant_model,
-                tmp_path / "assistant",
-                with_actions=True,
-                messages=QUESTIONS,
-                tracker_store=BOUNDED_STORE,
-                **common,  # type: ignore[arg-type]
-            ),
-            "assistant_stock_store": measure(
-                assistant_model,
-                tmp_path / "assistant-stock",
-                with_actions=True,
-                messages=QUESTIONS,
-                tracker_store=STOCK_STORE,
-                **common,  # type: ignore[arg-type]
-            ),
-            "minimal_bot": measure(
-                minimal,
-                tmp_path / "minimal",
-                with_actions=False,
-                messages=["你好"],
-                tracker_store=STOCK_STORE,
-                **common,  # type: ignore[arg-type]
-            ),
-        }
+        env = {"DATABASE_URL": database_url}
+        results: dict[str, Any] = {}
+        for setup in SETUPS:
+            is_minimal = setup.bot == "minimal bot"
+            results[setup.key] = measure(
+                minimal if is_minimal else assistant_model,
+                tmp_path / setup.key,
+                setup,
+                env=env,
+                messages=["你好"] if is_minimal else QUESTIONS,
+                per_conversation=per_conversation,
+                long_conversation=long_conversation,
+            )
+        results["alternating"] = side_by_side(
+            assistant_model, minimal, tmp_path / "alternating", env, per_conversation
+        )
+        return results
 
 
 if __name__ == "__main__":

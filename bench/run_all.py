@@ -102,30 +102,41 @@ def quality_table(results: dict[str, Any]) -> list[str]:
 
 def latency_table(results: dict[str, Any]) -> list[str]:
     lines = [
-        "| Bot | Tracker store | Concurrent conversations | p50 ms | p95 ms | messages/s |",
-        "|---|---|---|---|---|---|",
+        "| Bot | Custom actions | Tracker store | Concurrent conversations | p50 ms | p95 ms | messages/s |",
+        "|---|---|---|---|---|---|---|",
     ]
-    names = {"assistant": "assistant", "assistant_stock_store": "assistant", "minimal_bot": "minimal bot"}
-    for key, result in results.items():
+    setups = {key: result for key, result in results.items() if key != "alternating"}
+    for result in setups.values():
         for level in result["levels"]:
             lines.append(
-                f"| {names[key]} | {result['tracker_store'].split('.')[-1]} | {level['concurrency']} | "
-                f"{level['p50_ms']} | {level['p95_ms']} | {level['messages_per_s']} |"
+                f"| {result['bot']} | {result['actions']} | {result['tracker_store'].split('.')[-1]} | "
+                f"{level['concurrency']} | {level['p50_ms']} | {level['p95_ms']} | {level['messages_per_s']} |"
             )
-    minimal = results["minimal_bot"]["levels"][0]["p50_ms"]
-    ours = results["assistant"]["levels"][0]["p50_ms"]
+    ours, minimal = results["assistant"]["levels"], results["minimal_bot"]["levels"]
+    alt = results["alternating"]
     lines += [
         "",
-        f"p50 ratio at 1 conversation, assistant / minimal bot: **{ours / minimal:.2f}×** (target ≤ 1.5×).",
+        "p50 ratio, assistant as `make run` serves it / minimal bot, each server in turn: "
+        + ", ".join(
+            f"{a['p50_ms'] / m['p50_ms']:.2f}× at {a['concurrency']} conversation{'s' if a['concurrency'] > 1 else ''}"
+            for a, m in zip(ours, minimal, strict=True)
+        )
+        + ".",
         "",
-        "| Bot | Tracker store | Rasa server RSS MB | one 200-message conversation: p50 of first 30 → last 30 (ms) |",
-        "|---|---|---|---|",
+        "Side by side (both servers up, one conversation at a time, one message to each in turn, "
+        f"{alt['assistant']['messages']} messages each): assistant p50 {alt['assistant']['p50_ms']} ms "
+        f"(p95 {alt['assistant']['p95_ms']}), minimal bot p50 {alt['minimal_bot']['p50_ms']} ms "
+        f"(p95 {alt['minimal_bot']['p95_ms']}): "
+        f"**{alt['assistant']['p50_ms'] / alt['minimal_bot']['p50_ms']:.2f}×** (target ≤ 1.5×).",
+        "",
+        "| Bot | Custom actions | Tracker store | Rasa server RSS MB | one 200-message conversation: p50 of first 30 → last 30 (ms) |",
+        "|---|---|---|---|---|",
     ]
-    for key, result in results.items():
+    for result in setups.values():
         grown = result["long_conversation"]
         lines.append(
-            f"| {names[key]} | {result['tracker_store'].split('.')[-1]} | {result['rss_mb']} | "
-            f"{grown['first_30_p50_ms']} → {grown['last_30_p50_ms']} |"
+            f"| {result['bot']} | {result['actions']} | {result['tracker_store'].split('.')[-1]} | "
+            f"{result['rss_mb']} | {grown['first_30_p50_ms']} → {grown['last_30_p50_ms']} |"
         )
     return lines
 
@@ -186,7 +197,8 @@ def main() -> int:
         "",
         "## REST webhook latency (bench/latency.py)",
         "",
-        "Each server in turn on this machine: N conversations at once, each sending 20 messages in sequence. "
+        "Each server in turn on this machine: N conversations at once, each sending 20 messages in sequence "
+        "(at 1 conversation, five conversations one after another, 100 messages). "
         "The minimal bot has one intent and one response (bench/minimal_bot).",
         "",
         *(latency_table(lat) if lat else ["Skipped (--skip-latency)."]),
