@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.processes import RASA, running_assistant  # noqa: E402
+from bot.processes import RASA, RunningAssistant, running_assistant  # noqa: E402
 
 QUESTIONS = [
     "食品经营许可证需要准备哪些材料",
@@ -44,18 +45,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> float:
+    """One message to the webhook; seconds until the whole reply has arrived."""
+    started = time.perf_counter()
+    async with session.post(url, json={"sender": sender, "message": text}) as response:
+        await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"webhook answered {response.status}")
+    return time.perf_counter() - started
+
+
 async def conversation(
     session: aiohttp.ClientSession, url: str, sender: str, messages: list[str]
 ) -> list[float]:
-    latencies = []
-    for text in messages:
-        started = time.perf_counter()
-        async with session.post(url, json={"sender": sender, "message": text}) as response:
-            await response.read()
-            if response.status != 200:
-                raise RuntimeError(f"webhook answered {response.status}")
-        latencies.append(time.perf_counter() - started)
-    return latencies
+    return [await send(session, url, sender, text) for text in messages]
 
 
 async def load(
@@ -99,14 +102,8 @@ async def alternate(
         for round_ in range(rounds):
             for k in range(per_conversation):
                 for name, (url, messages) in bots.items():
-                    started = time.perf_counter()
-                    async with session.post(
-                        url, json={"sender": f"alt-{name}-{round_}", "message": messages[k % len(messages)]}
-                    ) as response:
-                        await response.read()
-                        if response.status != 200:
-                            raise RuntimeError(f"webhook answered {response.status}")
-                    latencies[name].append(time.perf_counter() - started)
+                    text = messages[k % len(messages)]
+                    latencies[name].append(await send(session, url, f"alt-{name}-{round_}", text))
     return {
         name: {
             "messages": len(values),
@@ -182,6 +179,20 @@ SETUPS = [
 ]
 
 
+def serve(
+    model: Path, workdir: Path, setup: Setup, env: dict[str, str]
+) -> AbstractContextManager[RunningAssistant]:
+    """The servers of one setup, started and stopped by the returned context manager."""
+    return running_assistant(
+        model,
+        workdir,
+        env=env,
+        with_actions=setup.actions != "none",
+        action_server=setup.actions == "action server",
+        tracker_store=setup.tracker_store,
+    )
+
+
 def measure(
     model: Path,
     workdir: Path,
@@ -193,14 +204,7 @@ def measure(
     long_conversation: int,
 ) -> dict[str, Any]:
     tag = workdir.name
-    with running_assistant(
-        model,
-        workdir,
-        env=env,
-        with_actions=setup.actions != "none",
-        action_server=setup.actions == "action server",
-        tracker_store=setup.tracker_store,
-    ) as running:
+    with serve(model, workdir, setup, env) as running:
         asyncio.run(load(running.webhook, 1, 5, messages, f"{tag}-warmup"))
         # one conversation at a time, five in turn: 100 samples, each conversation as long as at 16
         levels = [
@@ -222,14 +226,9 @@ def side_by_side(
     assistant_model: Path, minimal_model: Path, workdir: Path, env: dict[str, str], per_conversation: int
 ) -> dict[str, dict[str, float]]:
     """The assistant as `make run` serves it and the minimal bot, both up, messages alternating."""
-    assistant, minimal = SETUPS[0], SETUPS[-1]
     with (
-        running_assistant(
-            assistant_model, workdir / "a", env=env, tracker_store=assistant.tracker_store
-        ) as ours,
-        running_assistant(
-            minimal_model, workdir / "m", env=env, with_actions=False, tracker_store=minimal.tracker_store
-        ) as floor,
+        serve(assistant_model, workdir / "a", SETUPS[0], env) as ours,
+        serve(minimal_model, workdir / "m", SETUPS[-1], env) as floor,
     ):
         bots = {"assistant": (ours.webhook, QUESTIONS), "minimal_bot": (floor.webhook, ["你好"])}
         asyncio.run(alternate(bots, 1, 5))  # warm-up
