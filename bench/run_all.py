@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT.parent / "shared" / "data" / "guangan-catalogue" / "guang_an_items.derived.json"
+CATALOGUE = ROOT / "knowledge" / "catalogues" / "guangan" / "guang_an_items.derived.json"
 PY = sys.executable
 
 

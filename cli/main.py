@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 # package modules that contribute subcommands, in help order
-COMMAND_MODULES = ("knowledge.cli", "appeals.cli", "cli.ask", "cli.db")
+COMMAND_MODULES = ("knowledge.cli", "appeals.cli", "cli.users", "cli.ask", "cli.db")
 
 
 class UserError(Exception):

@@ -17,7 +17,7 @@ from storage.migrate import upgrade_to_head
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_GUIDES = REPO_ROOT / "knowledge" / "demo"
-CATALOGUE = REPO_ROOT.parent / "shared" / "data" / "guangan-catalogue" / "guang_an_items.derived.json"
+CATALOGUE = REPO_ROOT / "knowledge" / "catalogues" / "guangan" / "guang_an_items.derived.json"
 MODEL = REPO_ROOT / "models" / "butler.tar.gz"
 
 
