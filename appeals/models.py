@@ -216,3 +216,28 @@ class HolidayOverride(Base):
     is_working_day = Column(Boolean, nullable=False)
     name = Column(String(50), nullable=False, default="")
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class AppealNotice(Base):
+    """Something the enterprise must hear about its ticket, waiting for the gateway (the outbox).
+
+    Written in the same transaction as the change it announces, so a notice exists
+    exactly when the change does; the gateway delivers it on the enterprise's live
+    channel and sets ``delivered_at``.
+    """
+
+    __tablename__ = "appeal_notice"
+    __table_args__ = (Index("ix_appeal_notice_delivered_id", "delivered_at", "id"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    kind = Column(String(20), nullable=False)  # routed | butler_reply | answered | reopened
+    ticket_id = Column(Integer, ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False, index=True)
+    ticket_number = Column(String(20), nullable=False)
+    sender_id = Column(String(128), nullable=False, default="")
+    enterprise_id = Column(Integer, nullable=False)
+    text = Column(Text, nullable=False, default="")
+    urgent = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    delivered_at = Column(DateTime, nullable=True)
+
+    ticket = relationship("Ticket")
