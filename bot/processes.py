@@ -128,7 +128,7 @@ def running_assistant(
             actions = subprocess.Popen(
                 [RASA, "run", "actions", "--actions", "bot.actions", "--port", str(actions_port)],
                 cwd=PROJECT_ROOT,
-                env=environment,
+                env={**environment, "SANIC_HOST": "127.0.0.1"},  # loopback only, like Rasa itself
                 stdout=actions_log.open("wb"),
                 stderr=subprocess.STDOUT,
             )

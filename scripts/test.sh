@@ -27,7 +27,17 @@ else
   not_run+=("PostgreSQL variants of tests/appeals: $reason")
 fi
 
-run "$BIN/pytest" -q
+step "Chromium for the real-browser suite"
+pytest_args=(-q)
+if browser=$(scripts/browser.sh 2>var/browser-install.log); then
+  export BROWSER_EXECUTABLE="$browser"
+  echo "Chromium: $browser"
+else
+  pytest_args+=(-m "not browser")
+  not_run+=("real-browser tests (tests/browser, pytest -m browser): $(tail -n 1 var/browser-install.log)")
+fi
+
+run "$BIN/pytest" "${pytest_args[@]}"
 run "$BIN/rasa" test core --model models/butler.tar.gz --stories tests/stories \
   --fail-on-prediction-errors --out var/rasa-test-results
 
