@@ -1,1 +1,85 @@
-"""Conversations with enterprises: every turn, the hand-off state (bot → waiting → butler → bot), the inbox."""
+"""Conversations with enterprises: every turn, the hand-off state (bot → waiting → butler → bot), the inbox.
+
+The use cases live in ``conversations.service`` and are re-exported here, so
+callers write ``from conversations import take_over, Actor``.
+"""
+
+from conversations.errors import (
+    AlreadyTaken,
+    ConversationBusy,
+    ConversationError,
+    ConversationNotFound,
+    InvalidInput,
+    InvalidState,
+    NotHolder,
+)
+from conversations.service import (
+    add_note,
+    cancel_handoff,
+    canned_replies,
+    conversation_for_sender,
+    get_conversation,
+    get_or_open,
+    hand_back,
+    idle_butler_conversations,
+    in_scope,
+    inbox,
+    messages_after,
+    record_answer_outcome,
+    record_enterprise_message,
+    record_reply,
+    request_handoff,
+    send_butler_message,
+    take_over,
+    transcript,
+    transfer,
+    transfer_targets,
+)
+from conversations.views import (
+    SYSTEM_ACTOR,
+    Actor,
+    ButlerChoice,
+    CannedReplyPublic,
+    ConversationPublic,
+    ConversationScope,
+    MessagePublic,
+    scope_for,
+)
+
+__all__ = [
+    "SYSTEM_ACTOR",
+    "Actor",
+    "AlreadyTaken",
+    "ButlerChoice",
+    "CannedReplyPublic",
+    "ConversationBusy",
+    "ConversationError",
+    "ConversationNotFound",
+    "ConversationPublic",
+    "ConversationScope",
+    "InvalidInput",
+    "InvalidState",
+    "MessagePublic",
+    "NotHolder",
+    "add_note",
+    "cancel_handoff",
+    "canned_replies",
+    "conversation_for_sender",
+    "get_conversation",
+    "get_or_open",
+    "hand_back",
+    "idle_butler_conversations",
+    "in_scope",
+    "inbox",
+    "messages_after",
+    "record_answer_outcome",
+    "record_enterprise_message",
+    "record_reply",
+    "request_handoff",
+    "scope_for",
+    "send_butler_message",
+    "take_over",
+    "transcript",
+    "transfer",
+    "transfer_targets",
+]
