@@ -1,0 +1,131 @@
+"""Live delivery: the open enterprise WebSockets (several tabs per sender) and console sockets.
+
+Frames are stored before they are published, so a socket that is closed or slow only
+misses what it will get again on ``resume``; a failed send never raises into the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+from weakref import WeakValueDictionary
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+U = TypeVar("U")
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    """JSON text as the clients expect it (Chinese kept readable, no spaces)."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+async def send_frame(ws: web.WebSocketResponse, frame: dict[str, Any] | str) -> bool:
+    """Send one frame; ``False`` if the socket is gone (never raises)."""
+    if ws.closed:
+        return False
+    try:
+        await ws.send_str(frame if isinstance(frame, str) else dumps(frame))
+    except (ConnectionError, RuntimeError) as exc:  # closing transport, reset peer
+        log.debug("gateway.hub.send_failed error=%s", type(exc).__name__)
+        return False
+    return True
+
+
+class Hub(Generic[U]):
+    """Who is listening right now; ``U`` is the console user type (``accounts`` ``UserPublic``)."""
+
+    def __init__(self) -> None:
+        self._chats: dict[str, set[web.WebSocketResponse]] = {}
+        self._consoles: dict[web.WebSocketResponse, U] = {}
+        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+    # -- enterprise side --------------------------------------------------------------
+
+    def add_chat(self, sender: str, ws: web.WebSocketResponse) -> None:
+        """Register one open tab of ``sender``."""
+        self._chats.setdefault(sender, set()).add(ws)
+
+    def remove_chat(self, sender: str, ws: web.WebSocketResponse) -> None:
+        """Forget a closed tab."""
+        sockets = self._chats.get(sender)
+        if sockets is None:
+            return
+        sockets.discard(ws)
+        if not sockets:
+            del self._chats[sender]
+
+    def chat_count(self) -> int:
+        """Open enterprise sockets, for logs and the benchmark."""
+        return sum(len(sockets) for sockets in self._chats.values())
+
+    def is_online(self, sender: str) -> bool:
+        """Whether ``sender`` has at least one open tab."""
+        return bool(self._chats.get(sender))
+
+    async def to_chat(self, sender: str, frame: dict[str, Any]) -> int:
+        """Send ``frame`` to every open tab of ``sender``; returns how many got it."""
+        sockets = list(self._chats.get(sender, ()))
+        if not sockets:
+            return 0
+        text = dumps(frame)
+        delivered = 0
+        for ws in sockets:
+            if await send_frame(ws, text):
+                delivered += 1
+            else:
+                self.remove_chat(sender, ws)
+        return delivered
+
+    def lock(self, sender: str) -> asyncio.Lock:
+        """One lock per conversation, so its turns are processed and published in order."""
+        lock = self._locks.get(sender)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[sender] = lock
+        return lock
+
+    # -- console side -----------------------------------------------------------------
+
+    def add_console(self, ws: web.WebSocketResponse, user: U) -> None:
+        """Register a logged-in console socket."""
+        self._consoles[ws] = user
+
+    def remove_console(self, ws: web.WebSocketResponse) -> None:
+        """Forget a closed console socket."""
+        self._consoles.pop(ws, None)
+
+    async def to_console(self, event: dict[str, Any], visible: Callable[[U], bool]) -> int:
+        """Send ``event`` to every console user for whom ``visible(user)`` is true."""
+        text = dumps(event)
+        delivered = 0
+        for ws, user in list(self._consoles.items()):
+            try:
+                allowed = visible(user)
+            except Exception:  # a scope check must never break delivery to the others
+                log.exception("gateway.hub.visibility_failed")
+                allowed = False
+            if not allowed:
+                continue
+            if await send_frame(ws, text):
+                delivered += 1
+            else:
+                self.remove_console(ws)
+        return delivered
+
+    async def close_all(self) -> None:
+        """Close every socket at shutdown so clients reconnect to the next process."""
+        sockets = [ws for group in self._chats.values() for ws in group] + list(self._consoles)
+        for ws in sockets:
+            if not ws.closed:
+                try:
+                    await ws.close(code=1001, message=b"server shutdown")
+                except (ConnectionError, RuntimeError):
+                    pass
+        self._chats.clear()
+        self._consoles.clear()
