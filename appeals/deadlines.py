@@ -26,6 +26,7 @@ from appeals.views import DeadlineView
 from appeals.workcalendar import WorkCalendar
 
 GREEN, YELLOW, RED = "green", "yellow", "red"
+LIGHTS: tuple[str, ...] = (GREEN, YELLOW, RED)
 DEADLINE_KEYS: tuple[str, ...] = ("contact", "answer", "resolve")
 
 CALENDAR_HEADERS: tuple[str, ...] = ("日期", "是否工作日", "名称")

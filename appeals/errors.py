@@ -1,12 +1,25 @@
 """Errors the chat and the CLI show to people, each carrying one Chinese sentence.
 
-Callers catch ``AppealError`` and print ``str(exc)``; nothing below it needs a
-traceback to be understood.
+Callers catch ``AppealError`` and ``storage.errors.StorageError`` and print
+``str(exc)``; nothing below them needs a traceback to be understood. The two
+storage failures are the storage package's own classes, re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from storage.errors import ConcurrentUpdate, StorageError, StorageUnavailable
+
+__all__ = [
+    "AmbiguousEnterprise",
+    "AppealError",
+    "ConcurrentUpdate",
+    "InvalidInput",
+    "NotFound",
+    "StorageError",
+    "StorageUnavailable",
+]
 
 
 class AppealError(Exception):
@@ -27,11 +40,3 @@ class AmbiguousEnterprise(AppealError):
     def __init__(self, message: str, candidates: Sequence[str]) -> None:
         super().__init__(message)
         self.candidates = list(candidates)
-
-
-class StorageUnavailable(AppealError):
-    """The database refused or lost the write; nothing was changed."""
-
-
-class ConcurrentUpdate(AppealError):
-    """Someone else changed the ticket first; the change was not applied."""

@@ -24,11 +24,12 @@ from appeals.clock import to_db
 from appeals.deadlines import compute_deadlines, load_calendar
 from appeals.errors import InvalidInput, StorageUnavailable
 from appeals.models import Ticket, TicketCounter, TicketEvent
+from appeals.notices import add_notice
 from appeals.phones import mask_phone, validate_contact_phone
 from appeals.queries import enterprise_for, office_now, settings_or_default, ticket_public, with_history
 from appeals.routing import route
 from appeals.settings import AppealsSettings
-from appeals.views import RoutingDecision, TicketCreate, TicketPublic
+from appeals.views import RoutingDecision, TicketCreate, TicketPublic, receipt_text
 from appeals.workcalendar import WorkCalendar
 
 logger = logging.getLogger(__name__)
@@ -145,8 +146,8 @@ def _attempt(
 
     The duplicate check runs twice: before the counter lock (the cheap path for
     a plain retry) and after it (a retry racing its original, which has
-    committed by the time the lock is ours). Commits a new ticket; the public
-    view is built after the commit so the counter lock is held only for the inserts.
+    committed by the time the lock is ours). Commits a new ticket together with
+    its ``routed`` notice, whose text is the receipt, so the receipt is built before the commit.
     """
     existing = _existing(session, data.idempotency_key)
     if existing is not None:
@@ -160,6 +161,12 @@ def _attempt(
     ticket.number = f"{settings.number_prefix}{day}{sequence:04d}"
     session.add(ticket)
     session.flush()
+    public = ticket_public(ticket, moment, settings, calendar)
+    # the receipt also goes out through the outbox: the enterprise's other live channels hear it too,
+    # and an urgent appeal makes the gateway hand the conversation to a person
+    add_notice(
+        session, ticket, "routed", receipt_text(public), ticket.created_at, urgent=ticket.urgency == "紧急"
+    )
     session.commit()
     logger.info(
         "ticket.created number=%s rule=%s butler=%s category=%s",
@@ -176,7 +183,7 @@ def _attempt(
             "contact_phone": mask_phone(ticket.contact_phone),
         },
     )
-    return ticket_public(ticket, moment, settings, calendar), True
+    return public, True
 
 
 def create_ticket(

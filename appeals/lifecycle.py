@@ -19,6 +19,7 @@ from appeals.clock import to_db
 from appeals.deadlines import compute_deadlines, load_calendar
 from appeals.errors import InvalidInput, NotFound
 from appeals.models import Rating, Ticket, TicketEvent
+from appeals.notices import add_notice
 from appeals.queries import butler_by_phone, get_ticket, load_ticket, office_now, settings_or_default
 from appeals.settings import AppealsSettings
 from appeals.states import ANSWERED, next_status
@@ -80,7 +81,9 @@ def _act(
     now: datetime | None,
     settings: AppealsSettings | None,
     apply: Callable[[Ticket, datetime], None] | None = None,
+    notice: str | None = None,
 ) -> TicketPublic:
+    """Apply ``action`` unless it is a replay; ``notice`` (a kind) tells the enterprise ``note``."""
     cfg = settings_or_default(settings)
     moment = office_now(now, cfg)
     ticket = load_ticket(session, number)
@@ -90,6 +93,8 @@ def _act(
         if apply is not None:
             apply(ticket, stamp)
         _transition(session, ticket, action, actor, note, stamp)
+        if notice is not None:
+            add_notice(session, ticket, notice, note, stamp)
     session.expire(ticket)
     return _reload(session, ticket.number, moment, cfg)
 
@@ -140,7 +145,7 @@ def record_butler_reply(
         ticket.contacted_at = ticket.contacted_at or stamp
         ticket.answered_at = ticket.answered_at or stamp
 
-    return _act(session, number, "reply", actor, message, now, settings, apply)
+    return _act(session, number, "reply", actor, message, now, settings, apply, notice="butler_reply")
 
 
 def mark_answered(
@@ -160,7 +165,7 @@ def mark_answered(
         ticket.answered_at = ticket.answered_at or stamp
         ticket.resolved_at = stamp
 
-    return _act(session, number, "answer", actor, message, now, settings, apply)
+    return _act(session, number, "answer", actor, message, now, settings, apply, notice="answered")
 
 
 def add_note(
@@ -303,13 +308,16 @@ def rate_ticket(
             _escalate(session, ticket, level, f"企业第{ticket.reopen_count}次评价不满意", stamp)
     session.expire(ticket)
     public = _reload(session, ticket.number, moment, cfg)
+    message = _rating_message(public, value, escalated)
+    if action == "reopen":
+        add_notice(session, ticket, "reopened", message, stamp)
     return RatingOutcome(
         ticket=public,
         score=value,
         reopened=action == "reopen",
         escalated=escalated,
         replayed=False,
-        message=_rating_message(public, value, escalated),
+        message=message,
     )
 
 

@@ -215,7 +215,8 @@ def with_history() -> Sequence[Any]:
     )
 
 
-def _normalize_number(number: str) -> str:
+def normalize_number(number: str) -> str:
+    """GD202611230001 from what a user or a URL gave; a malformed number is a user error."""
     value = normalize_credit_code(number or "")  # same half-width/upper-case/no-space clean-up
     if not _NUMBER.match(value):
         raise InvalidInput(f"工单号「{number}」格式不正确，应形如 GD202611230001")
@@ -224,7 +225,7 @@ def _normalize_number(number: str) -> str:
 
 def load_ticket(session: Session, number: str) -> Ticket:
     """The ticket by number for a change; an unknown number is a user error, not ``None``."""
-    value = _normalize_number(number)
+    value = normalize_number(number)
     ticket = session.execute(select(Ticket).where(Ticket.number == value)).scalar_one_or_none()
     if ticket is None:
         raise NotFound(f"没有找到工单 {value}")
@@ -241,7 +242,7 @@ def get_ticket(
 ) -> TicketPublic | None:
     """One ticket with history, or ``None`` if absent or another enterprise's."""
     cfg = settings_or_default(settings)
-    value = _normalize_number(number)
+    value = normalize_number(number)
     ticket = session.execute(
         select(Ticket).where(Ticket.number == value).options(*with_history())
     ).scalar_one_or_none()
@@ -294,6 +295,15 @@ def tickets_awaiting_rating(
     return _public_list(session, query, now, settings)
 
 
+def status_condition(status: str) -> Any:
+    """``open`` (every status but closed) or one status; anything else is a user error."""
+    if status == "open":
+        return Ticket.status.in_(OPEN_STATUSES)
+    if status in (*OPEN_STATUSES, CLOSED):
+        return Ticket.status == status
+    raise InvalidInput(f"状态「{status}」无法识别，可选：open、{'、'.join((*OPEN_STATUSES, CLOSED))}")
+
+
 def list_tickets(
     session: Session,
     *,
@@ -309,12 +319,7 @@ def list_tickets(
     cfg = settings_or_default(settings)
     query = select(Ticket)
     if status is not None:
-        if status == "open":
-            query = query.where(Ticket.status.in_(OPEN_STATUSES))
-        elif status in (*OPEN_STATUSES, CLOSED):
-            query = query.where(Ticket.status == status)
-        else:
-            raise InvalidInput(f"状态「{status}」无法识别，可选：open、{'、'.join((*OPEN_STATUSES, CLOSED))}")
+        query = query.where(status_condition(status))
     if butler_phone:
         butler = butler_by_phone(session, butler_phone)
         query = query.where(Ticket.butler_id == butler.id)

@@ -3,8 +3,9 @@
 Every function raises a subclass of ``appeals.errors.AppealError`` whose text is
 a complete Chinese sentence for the user; anything else is a bug. Functions that
 take ``session`` flush but never commit: the caller owns the transaction, best
-with ``transaction(session_factory)``, which also turns database failures into
-``StorageUnavailable``/``ConcurrentUpdate`` after rolling back. Datetimes
+with ``storage.transaction.transaction(session_factory)``, which also turns
+database failures into ``storage.errors.StorageUnavailable``/``ConcurrentUpdate``
+after rolling back (catch ``StorageError`` next to ``AppealError``). Datetimes
 passed in may be aware or naive office-local time; returned ones are aware.
 
 Lookup
@@ -34,6 +35,14 @@ The 2110 loop (see ``appeals.states`` for the table; refused moves raise Transit
     close_ticket(session, number, actor, reason, *, now=None, settings=None)
     add_note(session, number, actor, text, *, now=None, settings=None)
 
+The outbox (``appeals.notices``): filing and the loop queue what the enterprise must hear
+    (routed, butler_reply, answered, reopened) in the same transaction.
+    pending_notices(session, after_id=0, limit=100) -> list[NoticePublic]
+    mark_delivered(session, ids, now=None) -> int
+
+Who sees what: ``appeals.access`` (TicketScope, list_tickets_in_scope, get_ticket_in_scope);
+the chat's use cases: ``appeals.chat``; signed identity: ``appeals.identity``.
+
 Input helpers for the chat forms
     validate_mobile(text) -> str, validate_contact_phone(text) -> str,
     validate_category(text) -> str, infer_category(text) -> str | None, CATEGORIES, SCORES.
@@ -47,16 +56,7 @@ Callers import from here only; the work is done in ``queries`` (reading),
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
-
 from appeals.categories import CATEGORIES, infer_category, validate_category
-from appeals.errors import ConcurrentUpdate, StorageUnavailable
 from appeals.filing import URGENCIES, create_ticket
 from appeals.lifecycle import (
     SCORES,
@@ -68,6 +68,7 @@ from appeals.lifecycle import (
     rate_ticket,
     record_butler_reply,
 )
+from appeals.notices import NoticePublic, mark_delivered, pending_notices
 from appeals.phones import mask_phone, validate_contact_phone, validate_mobile
 from appeals.queries import (
     find_enterprise,
@@ -82,6 +83,7 @@ __all__ = [
     "CATEGORIES",
     "SCORES",
     "URGENCIES",
+    "NoticePublic",
     "RatingOutcome",
     "TicketCreate",
     "TicketPublic",
@@ -95,32 +97,16 @@ __all__ = [
     "list_tickets",
     "mark_answered",
     "mark_contacted",
+    "mark_delivered",
     "mask_phone",
+    "pending_notices",
     "rate_ticket",
     "receipt_text",
     "record_butler_reply",
     "status_text",
     "tickets_awaiting_rating",
     "tickets_for_enterprise",
-    "transaction",
     "validate_category",
     "validate_contact_phone",
     "validate_mobile",
 ]
-
-logger = logging.getLogger(__name__)
-
-
-@contextmanager
-def transaction(session_factory: sessionmaker) -> Iterator[Session]:
-    """Commit on success; on any failure roll back and raise an ``AppealError`` a user can read."""
-    try:
-        with session_factory.begin() as session:
-            yield session
-    except StaleDataError as exc:
-        raise ConcurrentUpdate("工单刚刚被其他人更新，本次操作未生效，请刷新后重试") from exc
-    except SQLAlchemyError as exc:
-        logger.error(
-            "appeals.storage_error error=%s", type(exc).__name__, extra={"event": "appeals.storage_error"}
-        )
-        raise StorageUnavailable("系统暂时无法保存，本次操作未生效，请稍后重试") from exc

@@ -8,7 +8,9 @@ Variables: ``DATABASE_URL`` (via storage.settings), ``APPEALS_TIMEZONE``
 (Asia/Shanghai), ``APPEALS_WORKING_HOURS`` ("09:00-12:00,13:30-17:30"),
 ``APPEALS_CONTACT_HOURS`` (2), ``APPEALS_ANSWER_DAYS`` (1),
 ``APPEALS_RESOLVE_DAYS`` (10), ``APPEALS_YELLOW_FRACTION`` (0.25),
-``APPEALS_SWEEP_INTERVAL`` seconds (300), ``APPEALS_ESCALATE_AFTER_REOPENS`` (2).
+``APPEALS_SWEEP_INTERVAL`` seconds (300), ``APPEALS_ESCALATE_AFTER_REOPENS`` (2),
+``IDENTITY_SECRET`` (the key the gateway signs identities with; "" verifies nobody) and
+``APPEALS_IDENTITY_MAX_AGE`` seconds (300).
 """
 
 from __future__ import annotations
@@ -57,10 +59,10 @@ class AppealsSettings:
     sweep_interval: float = 300.0
     escalate_after_reopens: int = 2
     number_prefix: str = "GD"
-    # where the Rasa HTTP API listens, so an answered ticket can ask its conversation for a rating;
-    # empty: the enterprise is asked the next time it writes or checks its appeals
-    rasa_url: str = ""
-    rasa_token: str = field(default="", repr=False)
+    # the key of the gateway's signed identities (appeals.identity); empty: no conversation is verified,
+    # so each one sees only the tickets it filed itself
+    identity_secret: str = field(default="", repr=False)
+    identity_max_age: int = 300
 
     @property
     def tz(self) -> tzinfo:
@@ -89,8 +91,8 @@ class AppealsSettings:
             yellow_fraction=_number(env, "APPEALS_YELLOW_FRACTION", 0.25, float, minimum=0.0, maximum=1.0),
             sweep_interval=_number(env, "APPEALS_SWEEP_INTERVAL", 300.0, float, minimum=1.0),
             escalate_after_reopens=_number(env, "APPEALS_ESCALATE_AFTER_REOPENS", 2, int, minimum=1),
-            rasa_url=env.get("APPEALS_RASA_URL", "").rstrip("/"),
-            rasa_token=env.get("RASA_AUTH_TOKEN", ""),
+            identity_secret=env.get("IDENTITY_SECRET", ""),
+            identity_max_age=_number(env, "APPEALS_IDENTITY_MAX_AGE", 300, int, minimum=1),
         )
         _tz(settings.timezone_name)  # validate now, not at the first ticket
         return settings

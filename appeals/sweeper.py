@@ -23,10 +23,10 @@ from appeals.deadlines import deadline_labels
 from appeals.lifecycle import escalate_ticket
 from appeals.models import Ticket
 from appeals.queries import office_now, settings_or_default
-from appeals.service import transaction
 from appeals.settings import AppealsSettings
 from appeals.states import CONTACTED, IN_PROGRESS, SUBMITTED
 from appeals.views import format_time
+from storage.transaction import transaction
 
 logger = logging.getLogger(__name__)
 

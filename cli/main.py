@@ -1,8 +1,9 @@
 """``butler`` entry point.
 
-Each package owns its subcommands in its own ``cli.py`` with a ``register(subparsers)``
+Each command group lives in its own module here with a ``register(subparsers)``
 function; this module only wires them together, so a reader finds ``butler kb …`` in
-``knowledge/cli.py`` and ``butler tickets …`` in ``appeals/cli.py``.
+``cli/kb.py`` and ``butler tickets …`` in ``cli/tickets.py``. The domain packages never
+import ``cli``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 # package modules that contribute subcommands, in help order
-COMMAND_MODULES = ("knowledge.cli", "appeals.cli", "cli.users", "cli.ask", "cli.db")
+COMMAND_MODULES = ("cli.kb", "cli.registry", "cli.tickets", "cli.users", "cli.ask", "cli.db")
 
 
 class UserError(Exception):

@@ -41,7 +41,7 @@ def build_demo_kb(url: str, with_catalogue: bool = False) -> sessionmaker:
 def build_demo_world(url: str) -> sessionmaker:
     """The demo knowledge base and the demo registry of enterprises and butlers in one database."""
     from appeals import registry
-    from appeals.service import transaction
+    from storage.transaction import transaction
 
     demo = REPO_ROOT / "appeals" / "demo"
     factory = build_demo_kb(url)

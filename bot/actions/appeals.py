@@ -36,12 +36,13 @@ from appeals.service import (
     status_text,
     tickets_awaiting_rating,
     tickets_for_enterprise,
-    transaction,
     validate_mobile,
 )
 from bot.actions.guide import utter_reply
 from bot.actions.services import get_services
 from knowledge.answering import Context
+from storage.errors import StorageError
+from storage.transaction import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ def _bind(tracker: Tracker) -> tuple[int | None, str | None, list[EventType]]:
         try:
             with transaction(get_services().session_factory) as session:
                 found = find_enterprise(session, code)
-        except AppealError as exc:
+        except (AppealError, StorageError) as exc:
             logger.warning("appeals.bind_failed error=%s", type(exc).__name__)
             return bound, name, []
         if found is None:
@@ -402,7 +403,7 @@ def _ask_pending_rating(
     try:
         with transaction(services.session_factory) as session:
             pending = tickets_awaiting_rating(session, enterprise_id, settings=services.appeals)
-    except AppealError as exc:
+    except (AppealError, StorageError) as exc:
         logger.warning("appeals.pending_ratings_failed error=%s", type(exc).__name__)
         return []
     pending = _visible(tracker, pending)
@@ -509,7 +510,7 @@ class ValidateAppealForm(FormValidationAction):
             buttons = [{"title": name, "payload": name} for name in exc.candidates[:5]]
             dispatcher.utter_message(text=_sentence(str(exc)), buttons=buttons)
             return {"appeal_enterprise": None}
-        except AppealError as exc:
+        except (AppealError, StorageError) as exc:
             dispatcher.utter_message(text=_sentence(str(exc)))
             return {"appeal_enterprise": None}
         if found is None:
@@ -578,7 +579,7 @@ class ValidateAppealForm(FormValidationAction):
         found = mobile_in(text)
         try:
             return {"contact_phone": validate_mobile(found or text)}
-        except AppealError as exc:
+        except (AppealError, StorageError) as exc:
             if any(ch.isdigit() for ch in text):
                 dispatcher.utter_message(text=_sentence(str(exc)))
                 return {"contact_phone": None}
@@ -719,7 +720,7 @@ class ActionSubmitAppeal(Action):
         )
         try:
             ticket = create_ticket(services.session_factory, data, settings=services.appeals)
-        except AppealError as exc:
+        except (AppealError, StorageError) as exc:
             logger.warning("appeals.submit_failed error=%s", type(exc).__name__)
             dispatcher.utter_message(
                 text=f"{_sentence(str(exc))}您填写的信息已保留，稍后回复“确认”可再次提交，回复“取消”放弃。"
@@ -841,7 +842,7 @@ class ActionTicketStatus(Action):
                     tickets = tickets_for_enterprise(
                         session, enterprise_id, limit=3, settings=services.appeals
                     )
-        except AppealError as exc:
+        except (AppealError, StorageError) as exc:
             dispatcher.utter_message(text=_sentence(str(exc)))
             return events
         tickets = _visible(tracker, tickets)
@@ -925,7 +926,7 @@ class ActionSubmitRating(Action):
                     enterprise_id=enterprise_id,
                     settings=services.appeals,
                 )
-        except AppealError as exc:
+        except (AppealError, StorageError) as exc:
             dispatcher.utter_message(text=_sentence(str(exc)))
             return events + [SlotSet(RATING_TICKET, None)]
         logger.info("appeals.rated number=%s score=%s", outcome.ticket.number, outcome.score)
@@ -972,7 +973,7 @@ class ActionAskRating(Action):
         try:
             with transaction(services.session_factory) as session:
                 ticket = get_ticket(session, number, enterprise_id=enterprise_id, settings=services.appeals)
-        except AppealError as exc:
+        except (AppealError, StorageError) as exc:
             logger.warning("appeals.ask_rating_failed error=%s", type(exc).__name__)
             return []
         # unbound conversations only hear about the tickets they filed themselves

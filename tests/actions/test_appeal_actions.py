@@ -25,7 +25,6 @@ from appeals.service import (
     list_tickets,
     mark_answered,
     mark_contacted,
-    transaction,
 )
 from bot.actions.appeals import (
     ActionAskAppealCategory,
@@ -44,6 +43,7 @@ from bot.actions.appeals import (
 )
 from bot.actions.services import get_services
 from storage.engine import make_engine, make_session_factory
+from storage.transaction import transaction
 from tests.conftest import REPO_ROOT, build_demo_world
 
 DOMAIN: dict[str, Any] = yaml.safe_load((REPO_ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))

@@ -16,8 +16,8 @@ from appeals.demo import generate_registry
 from appeals.errors import InvalidInput
 from appeals.models import Assignment, Butler, Department, Enterprise
 from appeals.registry import REGISTRY_HEADERS, RegistryInvalid, RowError
-from appeals.service import transaction
 from appeals.tablefile import read_table
+from storage.transaction import transaction
 
 CODE_A = make_credit_code("91990102MA0000001")
 CODE_B = make_credit_code("91990102MA0000002")

@@ -16,6 +16,7 @@ from appeals.routing import route
 from appeals.settings import AppealsSettings
 from appeals.views import RoutingDecision, TicketCreate, TicketPublic
 from appeals.workcalendar import DEFAULT_TZ
+from storage.transaction import transaction
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=DEFAULT_TZ)
 _keys = itertools.count(1)
@@ -104,7 +105,7 @@ def test_grid_picks_the_butler_with_fewest_open_tickets(
     for ent in busy_ents:
         _file(db_factory, ent, settings)
     closed = _file(db_factory, free_ent, settings)
-    with service.transaction(db_factory) as session:  # closed tickets do not count as load
+    with transaction(db_factory) as session:  # closed tickets do not count as load
         service.close_ticket(session, closed.number, "管理员", "已撤回", settings=settings)
     _file(db_factory, free_ent, settings)
     ticket = _file(db_factory, newcomer, settings)

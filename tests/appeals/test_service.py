@@ -18,6 +18,7 @@ from appeals.settings import AppealsSettings
 from appeals.views import TicketCreate, TicketPublic, receipt_text, status_text
 from appeals.workcalendar import DEFAULT_TZ, WorkCalendar
 from storage.engine import make_engine, make_session_factory
+from storage.transaction import transaction
 
 TZ = DEFAULT_TZ
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=TZ)  # Monday
@@ -182,7 +183,7 @@ def test_status_is_shown_only_to_the_enterprise_that_filed(
 
 
 def _answer(factory: sessionmaker, number: str, settings: AppealsSettings, at: datetime) -> TicketPublic:
-    with service.transaction(factory) as session:
+    with transaction(factory) as session:
         service.record_butler_reply(session, number, "管家:张三", "已与规划局沟通", now=at, settings=settings)
         return service.mark_answered(
             session, number, "管家:张三", "规划许可已核发", now=at, settings=settings
@@ -200,7 +201,7 @@ def test_answered_ticket_is_rated_and_closed(
     with db_factory() as session:
         waiting = service.tickets_awaiting_rating(session, world.enterprise_id, settings=settings)
     assert [t.number for t in waiting] == [number]
-    with service.transaction(db_factory) as session:
+    with transaction(db_factory) as session:
         outcome = service.rate_ticket(
             session,
             number,
@@ -223,7 +224,7 @@ def test_unsatisfied_reopens_to_the_same_butler_then_escalates_to_the_department
     number = file_ticket().number
     _answer(db_factory, number, settings, NOW + timedelta(hours=1))
     rated_at = _at(2025, 3, 5, 9, 0)  # Wednesday
-    with service.transaction(db_factory) as session:
+    with transaction(db_factory) as session:
         first = service.rate_ticket(
             session, number, "不满意", "许可证内容有误", "企业:u1", now=rated_at, settings=settings
         )
@@ -239,7 +240,7 @@ def test_unsatisfied_reopens_to_the_same_butler_then_escalates_to_the_department
     assert "张三" in first.message
 
     _answer(db_factory, number, settings, rated_at + timedelta(hours=2))
-    with service.transaction(db_factory) as session:
+    with transaction(db_factory) as session:
         second = service.rate_ticket(
             session,
             number,
@@ -266,7 +267,7 @@ def test_a_retried_rating_is_recorded_once(
     number = file_ticket().number
     _answer(db_factory, number, settings, NOW + timedelta(hours=1))
     for _ in range(2):
-        with service.transaction(db_factory) as session:
+        with transaction(db_factory) as session:
             outcome = service.rate_ticket(session, number, "不满意", "没解决", "企业:u1", settings=settings)
     assert outcome.replayed and outcome.reopened
     with db_factory() as session:
@@ -279,7 +280,7 @@ def test_a_retried_butler_reply_is_recorded_once(
 ) -> None:
     number = file_ticket().number
     for _ in range(2):
-        with service.transaction(db_factory) as session:
+        with transaction(db_factory) as session:
             ticket = service.record_butler_reply(
                 session, number, "管家:张三", "收到，今天下午上门", now=NOW, settings=settings
             )
@@ -291,12 +292,12 @@ def test_another_enterprise_cannot_rate(
 ) -> None:
     number = file_ticket().number
     _answer(db_factory, number, settings, NOW)
-    with service.transaction(db_factory) as session, pytest.raises(NotFound):
+    with transaction(db_factory) as session, pytest.raises(NotFound):
         service.rate_ticket(
             session, number, "满意", "", "企业:u2", enterprise_id=world.other_enterprise_id, settings=settings
         )
     with (
-        service.transaction(db_factory) as session,
+        transaction(db_factory) as session,
         pytest.raises(InvalidInput, match="满意、基本满意、不满意"),
     ):
         service.rate_ticket(session, number, "一般", "", "企业:u1", settings=settings)
@@ -317,7 +318,7 @@ def test_traffic_lights_turn_yellow_then_red(
     assert lights(_at(2025, 3, 3, 11, 40)) == ["yellow", "green", "green"]  # 20 of 120 minutes left
     assert lights(_at(2025, 3, 3, 12, 1)) == ["red", "green", "green"]
     assert lights(_at(2025, 3, 4, 16, 0)) == ["red", "yellow", "green"]
-    with service.transaction(db_factory) as session:
+    with transaction(db_factory) as session:
         late = service.mark_contacted(
             session, number, "管家:张三", "", now=_at(2025, 3, 3, 13, 40), settings=settings
         )

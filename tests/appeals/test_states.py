@@ -17,6 +17,7 @@ from appeals.settings import AppealsSettings
 from appeals.states import ACTIONS, STATUS_LABELS, STATUSES, TransitionRefused, next_status
 from appeals.views import TicketPublic
 from appeals.workcalendar import DEFAULT_TZ
+from storage.transaction import transaction
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=DEFAULT_TZ)
 
@@ -92,13 +93,13 @@ def _reach(factory: sessionmaker, number: str, status: str, settings: AppealsSet
         ],
     }
     for step in steps[status]:
-        with service.transaction(factory) as session:
+        with transaction(factory) as session:
             step(session)
 
 
 def _do(factory: sessionmaker, number: str, action: str, settings: AppealsSettings) -> None:
     later = NOW + timedelta(hours=1)
-    with service.transaction(factory) as session:
+    with transaction(factory) as session:
         if action == "contact":
             service.mark_contacted(session, number, "管家:张三", "上门走访", now=later, settings=settings)
         elif action == "reply":
@@ -197,7 +198,7 @@ def test_a_crash_mid_transaction_leaves_the_ticket_as_it_was(
         raise RuntimeError("进程在写入历史前崩溃")
 
     monkeypatch.setattr(lifecycle, "TicketEvent", crash)
-    with pytest.raises(RuntimeError), service.transaction(db_factory) as session:
+    with pytest.raises(RuntimeError), transaction(db_factory) as session:
         service.mark_contacted(session, number, "管家:张三", "", now=NOW, settings=settings)
     assert _snapshot(db_factory, number) == before
     with db_factory() as session:
@@ -223,7 +224,7 @@ def test_a_database_error_gives_a_chinese_message_and_changes_nothing(
     monkeypatch.setattr(lifecycle, "TicketEvent", invalid_event)
     with (
         pytest.raises(StorageUnavailable, match="本次操作未生效"),
-        service.transaction(db_factory) as session,
+        transaction(db_factory) as session,
     ):
         service.mark_answered(session, number, "管家:张三", "已解决", now=NOW, settings=settings)
     assert _snapshot(db_factory, number) == before
@@ -233,10 +234,10 @@ def test_two_butlers_updating_at_once_do_not_overwrite_each_other(
     db_factory: sessionmaker, file_ticket: Callable[..., TicketPublic], settings: AppealsSettings
 ) -> None:
     number = file_ticket().number
-    with pytest.raises(ConcurrentUpdate, match="其他人更新"), service.transaction(db_factory) as slow:
+    with pytest.raises(ConcurrentUpdate, match="其他人更新"), transaction(db_factory) as slow:
         # the slow console read the ticket before the other butler's change and still holds it
         _held = slow.execute(select(Ticket).where(Ticket.number == number)).scalar_one()
-        with service.transaction(db_factory) as fast:
+        with transaction(db_factory) as fast:
             service.mark_contacted(fast, number, "管家:张三", "已联系", now=NOW, settings=settings)
         service.close_ticket(slow, number, "管理员", "误操作", now=NOW, settings=settings)
     assert _snapshot(db_factory, number)[0] == "contacted"

@@ -17,6 +17,7 @@ from appeals.settings import AppealsSettings
 from appeals.sweeper import run_sweeper, sweep_once
 from appeals.views import TicketPublic
 from appeals.workcalendar import DEFAULT_TZ
+from storage.transaction import transaction
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=DEFAULT_TZ)  # contact due 12:00, answer Tue 17:30, resolve 17 Mar
 
@@ -58,7 +59,7 @@ def test_met_deadlines_and_answered_tickets_are_left_alone(
 ) -> None:
     contacted = file_ticket().number
     answered = file_ticket().number
-    with service.transaction(db_factory) as session:
+    with transaction(db_factory) as session:
         service.mark_contacted(session, contacted, "管家:张三", "电话联系", now=NOW, settings=settings)
         service.record_butler_reply(session, answered, "管家:张三", "初步意见", now=NOW, settings=settings)
         service.mark_answered(session, answered, "管家:张三", "已解决", now=NOW, settings=settings)
@@ -73,7 +74,7 @@ def test_a_reopened_ticket_is_watched_again_with_its_new_deadlines(
 ) -> None:
     number = file_ticket().number
     sweep_once(db_factory, settings, now=_at(2025, 3, 3, 12, 30))  # contact escalated in round 1
-    with service.transaction(db_factory) as session:
+    with transaction(db_factory) as session:
         service.record_butler_reply(
             session, number, "管家:张三", "处理中", now=_at(2025, 3, 3, 14, 0), settings=settings
         )

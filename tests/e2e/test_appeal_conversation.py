@@ -20,10 +20,10 @@ from appeals.service import (
     list_tickets,
     mark_answered,
     mark_contacted,
-    transaction,
 )
 from bot.processes import RunningAssistant, running_assistant
 from storage.engine import make_engine, make_session_factory
+from storage.transaction import transaction
 from tests.conftest import MODEL, build_demo_world
 
 pytestmark = pytest.mark.e2e
@@ -185,6 +185,7 @@ def test_the_butlers_answer_asks_the_conversation_for_a_rating(
     assistant: RunningAssistant, world: sessionmaker
 ) -> None:
     from appeals.notify import request_rating
+
     from appeals.service import create_ticket, mark_answered, mark_contacted
     from appeals.settings import AppealsSettings
     from appeals.views import TicketCreate

@@ -32,7 +32,9 @@ from knowledge.service import (
 )
 from knowledge.settings import Settings
 from storage.engine import make_engine, make_session_factory
+from storage.errors import StorageError
 from storage.migrate import upgrade_to_head
+from storage.transaction import transaction
 
 PROGRESS_ALWAYS_ABOVE = 200  # items; smaller imports finish before a progress line would help
 
@@ -103,10 +105,12 @@ def _database(url: str, *, must_exist: bool) -> Iterator[Session]:
     try:
         if must_exist and not inspect(engine).has_table(GuideItem.__tablename__):
             raise UserError("知识库尚未初始化：请先运行 butler db upgrade 或 butler kb import")
-        with make_session_factory(engine).begin() as session:
+        with transaction(make_session_factory(engine)) as session:
             yield session
-    except DBAPIError as exc:
+    except DBAPIError as exc:  # raised by the inspection above, outside the transaction
         raise UserError(f"数据库操作失败，知识库未做任何修改：{exc.orig}") from None
+    except StorageError as exc:
+        raise UserError(f"{exc}（知识库未做任何修改）") from None
     finally:
         engine.dispose()
 

@@ -1,0 +1,302 @@
+"""The chat's use cases: bind an enterprise, show tickets, file an appeal, rate and answer.
+
+The chat actions read the tracker and call one of these; the console and the
+command line call the same ones, so who may see what and how a filing is made
+idempotent are decided here once. Functions that take ``session`` flush but never
+commit (the caller owns the transaction); ``submit_appeal`` owns its own, because
+filing retries on lock timeouts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from appeals.access import TicketScope, get_ticket_in_scope, list_tickets_in_scope, scope_condition
+from appeals.deadlines import load_calendar
+from appeals.errors import NotFound
+from appeals.filing import create_ticket
+from appeals.identity import VerifiedIdentity, verify_identity
+from appeals.lifecycle import mark_answered, rate_ticket
+from appeals.models import Enterprise, Ticket
+from appeals.queries import office_now, settings_or_default, ticket_public, with_history
+from appeals.settings import AppealsSettings
+from appeals.states import ANSWERED
+from appeals.views import RatingOutcome, TicketCreate, TicketPublic
+
+logger = logging.getLogger(__name__)
+
+IDENTITY_KEY = "identity"  # where the gateway puts the signed identity in a message's metadata
+MAX_KEY = 128  # Ticket.idempotency_key
+
+
+# -- identity and binding ---------------------------------------------------------------
+
+
+def identity_from_metadata(
+    metadata: Mapping[str, Any] | None, sender: str, settings: AppealsSettings, now: int | None = None
+) -> VerifiedIdentity | None:
+    """The gateway-signed identity in a message's metadata, if it verifies for ``sender``.
+
+    Anything else a client puts there (``credit_code``, ``enterprise_id``…) binds nothing.
+    """
+    claimed = (metadata or {}).get(IDENTITY_KEY)
+    if claimed is None:
+        return None
+    return verify_identity(
+        settings.identity_secret,
+        claimed,
+        sender,
+        int(time.time()) if now is None else now,
+        settings.identity_max_age,
+    )
+
+
+def chat_scope(sender: str, identity: VerifiedIdentity | None) -> TicketScope:
+    """A conversation sees its verified enterprise's tickets, else only those it filed itself."""
+    enterprise_id = identity.enterprise_id if identity is not None else None
+    return TicketScope(enterprise_id=enterprise_id, sender_id=sender or None)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Which enterprise a conversation files for; ``changed`` when the slots must be updated."""
+
+    enterprise_id: int | None
+    enterprise_name: str | None
+    changed: bool = False
+    verified: bool = False  # fixed by the logged-in account: the chat may not change it
+
+
+def bind_enterprise(
+    session: Session,
+    identity: VerifiedIdentity | None,
+    bound_id: int | None = None,
+    bound_name: str | None = None,
+) -> Binding:
+    """The verified identity's enterprise wins over what the chat said earlier; else keep the binding.
+
+    An identity naming an enterprise the registry does not know is logged and ignored.
+    """
+    if identity is None or identity.enterprise_id is None:
+        return Binding(bound_id, bound_name)
+    enterprise = session.get(Enterprise, identity.enterprise_id)
+    if enterprise is None:
+        logger.warning(
+            "appeals.bind_unknown_enterprise enterprise_id=%s",
+            identity.enterprise_id,
+            extra={"event": "appeals.bind_unknown_enterprise"},
+        )
+        return Binding(bound_id, bound_name)
+    changed = enterprise.id != bound_id or enterprise.name != bound_name
+    return Binding(enterprise.id, enterprise.name, changed=changed, verified=True)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def visible_tickets(
+    session: Session,
+    scope: TicketScope,
+    enterprise_id: int | None,
+    *,
+    number: str | None = None,
+    limit: int = 3,
+    now: datetime | None = None,
+    settings: AppealsSettings | None = None,
+) -> list[TicketPublic]:
+    """The ticket ``number``, or the latest ``limit`` ones, of the bound enterprise that ``scope`` may see."""
+    if number:
+        ticket = get_ticket_in_scope(session, scope, number, now=now, settings=settings)
+        if ticket is None or (enterprise_id is not None and ticket.enterprise_id != enterprise_id):
+            return []
+        return [ticket]
+    return list_tickets_in_scope(
+        session, scope, enterprise_id=enterprise_id, limit=limit, now=now, settings=settings
+    )
+
+
+def tickets_to_rate(
+    session: Session,
+    scope: TicketScope,
+    enterprise_id: int | None = None,
+    *,
+    now: datetime | None = None,
+    settings: AppealsSettings | None = None,
+) -> list[TicketPublic]:
+    """Answered tickets ``scope`` may see that wait for a rating, oldest answer first."""
+    if scope.empty:
+        return []
+    cfg = settings_or_default(settings)
+    query = select(Ticket).where(Ticket.status == ANSWERED)
+    condition = scope_condition(scope)
+    if condition is not None:
+        query = query.where(condition)
+    if enterprise_id is not None:
+        query = query.where(Ticket.enterprise_id == enterprise_id)
+    tickets = list(
+        session.execute(query.order_by(Ticket.resolved_at, Ticket.id).options(*with_history())).scalars()
+    )
+    if not tickets:
+        return []
+    calendar = load_calendar(session, cfg)
+    moment = office_now(now, cfg)
+    return [ticket_public(ticket, moment, cfg, calendar) for ticket in tickets]
+
+
+# -- filing -------------------------------------------------------------------------------
+
+
+def content_appeal_id(*parts: str) -> str:
+    """A stable id for an appeal from its contents, when the caller has no id of its own."""
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:40]
+
+
+def idempotency_key(channel_sender: str, appeal_id: str) -> str:
+    """The one rule for every caller: the same sender filing the same appeal id files one ticket.
+
+    ``channel_sender`` is the conversation (chat), ``cli`` or the console user; ``appeal_id``
+    is what the caller keeps across retries (the chat's form id, ``--key``, the console's
+    request id). Long values are hashed so the key always fits the column.
+    """
+    sender = (channel_sender or "").strip()
+    appeal = (appeal_id or "").strip()
+    if not sender or not appeal:
+        raise ValueError("an idempotency key needs a sender and an appeal id")
+    key = f"{sender}:{appeal}"
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{sender[:60]}:{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppealForm:
+    """What the enterprise confirmed in the chat (or a butler typed for it)."""
+
+    enterprise_id: int
+    category: str
+    description: str
+    contact_name: str
+    contact_phone: str
+    urgency: str = "普通"
+
+
+def submit_appeal(
+    session_factory: sessionmaker,
+    form: AppealForm,
+    *,
+    sender: str,
+    appeal_id: str,
+    channel: str,
+    sender_id: str = "",
+    now: datetime | None = None,
+    settings: AppealsSettings | None = None,
+) -> TicketPublic:
+    """File the appeal once: a retry with the same ``sender`` and ``appeal_id`` returns the first ticket.
+
+    ``sender`` keys the filing; ``sender_id`` is the conversation to notify ("" when a
+    butler files for the enterprise).
+    """
+    data = TicketCreate(
+        idempotency_key=idempotency_key(sender, appeal_id),
+        enterprise_id=form.enterprise_id,
+        category=form.category.strip(),
+        description=form.description.strip(),
+        contact_name=form.contact_name.strip(),
+        contact_phone=form.contact_phone.strip(),
+        urgency=form.urgency.strip() or "普通",
+        channel=channel[:30],
+        sender_id=sender_id,
+    )
+    return create_ticket(session_factory, data, now=now, settings=settings)
+
+
+# -- rating and answering -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingStep:
+    """What a rating request led to, for the chat to say.
+
+    ``kind``: ``rated`` (``outcome``), ``ask`` (``ticket`` needs a score), ``choose``
+    (several ``pending`` tickets, which one?), ``none_pending``, ``not_found`` or
+    ``not_awaiting`` (``number``).
+    """
+
+    kind: str
+    number: str | None = None
+    ticket: TicketPublic | None = None
+    pending: list[TicketPublic] = field(default_factory=list)
+    outcome: RatingOutcome | None = None
+
+
+def record_rating(
+    session: Session,
+    scope: TicketScope,
+    enterprise_id: int | None,
+    *,
+    number: str | None,
+    score: str | None,
+    comment: str,
+    actor: str,
+    now: datetime | None = None,
+    settings: AppealsSettings | None = None,
+) -> RatingStep:
+    """Rate ``number`` (or the one ticket waiting for a rating) if ``scope`` may see it."""
+    if number is None:
+        pending = tickets_to_rate(session, scope, enterprise_id, now=now, settings=settings)
+        if not pending:
+            return RatingStep("none_pending")
+        if score is None:
+            return RatingStep("ask", number=pending[0].number, ticket=pending[0], pending=pending)
+        if len(pending) > 1:
+            return RatingStep("choose", pending=pending)
+        number = pending[0].number
+    ticket = get_ticket_in_scope(session, scope, number, now=now, settings=settings)
+    if ticket is None or (enterprise_id is not None and ticket.enterprise_id != enterprise_id):
+        return RatingStep("not_found", number=number)
+    if not ticket.awaiting_rating:
+        return RatingStep("not_awaiting", number=ticket.number, ticket=ticket)
+    if score is None:
+        return RatingStep("ask", number=ticket.number, ticket=ticket)
+    outcome = rate_ticket(
+        session,
+        ticket.number,
+        score,
+        comment,
+        actor,
+        enterprise_id=ticket.enterprise_id,
+        now=now,
+        settings=settings,
+    )
+    logger.info(
+        "appeals.rated number=%s score=%s",
+        outcome.ticket.number,
+        outcome.score,
+        extra={"event": "appeals.rated", "number": outcome.ticket.number, "score": outcome.score},
+    )
+    return RatingStep("rated", number=ticket.number, ticket=outcome.ticket, outcome=outcome)
+
+
+def answer_ticket(
+    session: Session,
+    scope: TicketScope,
+    number: str,
+    actor: str,
+    text: str,
+    *,
+    now: datetime | None = None,
+    settings: AppealsSettings | None = None,
+) -> TicketPublic:
+    """Mark a ticket ``scope`` may see answered (办结反馈); the outbox then asks the enterprise to rate it."""
+    if get_ticket_in_scope(session, scope, number, now=now, settings=settings) is None:
+        raise NotFound(f"没有找到工单 {number}")
+    return mark_answered(session, number, actor, text, now=now, settings=settings)
