@@ -42,6 +42,27 @@ def latency(database_url: str) -> dict[str, Any]:
     return run(database_url)
 
 
+def gateway() -> tuple[dict[str, Any] | None, str]:
+    """The gateway hop and capacity (bench/gateway.py); on failure, why, so the other figures still land."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bench.gateway import run
+
+        return run(), ""
+    except Exception as exc:  # a benchmark that could not run is reported, not hidden
+        print(f"Gateway benchmarks failed: {exc!r}", file=sys.stderr)
+        return None, f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def gateway_section(results: dict[str, Any] | None, failure: str) -> list[str]:
+    if not results:
+        return [f"Not measured: {failure}"]
+    sys.path.insert(0, str(ROOT))
+    from bench.gateway import report_lines
+
+    return report_lines(results)
+
+
 def appeals(out_dir: Path) -> list[dict[str, Any]]:
     """Ticket throughput and routing latency, on SQLite and (when it can be started) PostgreSQL."""
     started = subprocess.run(
@@ -165,6 +186,7 @@ def appeals_table(results: list[dict[str, Any]]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-gateway", action="store_true")
     args = parser.parse_args()
     out_dir = ROOT / "var" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -175,9 +197,14 @@ def main() -> int:
     if not args.skip_latency:
         lat = latency(database_url)
         (out_dir / "latency.json").write_text(json.dumps(lat, ensure_ascii=False, indent=2))
+    gw, gw_failure = (None, "skipped (--skip-gateway)") if args.skip_gateway else gateway()
+    if gw:
+        (out_dir / "gateway.json").write_text(json.dumps(gw, ensure_ascii=False, indent=2))
     app = appeals(out_dir)
     (out_dir / "all.json").write_text(
-        json.dumps({"quality": q, "latency": lat, "appeals": app}, ensure_ascii=False, indent=2)
+        json.dumps(
+            {"quality": q, "latency": lat, "gateway": gw, "appeals": app}, ensure_ascii=False, indent=2
+        )
     )
 
     doc = [
@@ -202,6 +229,10 @@ def main() -> int:
         "The minimal bot has one intent and one response (bench/minimal_bot).",
         "",
         *(latency_table(lat) if lat else ["Skipped (--skip-latency)."]),
+        "",
+        "## Gateway: the hop and open conversations (bench/gateway.py)",
+        "",
+        *gateway_section(gw, gw_failure),
         "",
         "## Appeal tickets (bench/bench_appeals.py)",
         "",
