@@ -44,10 +44,14 @@ sys.path.insert(0, str(ROOT))
 from bench.gateway_client import Audit, ChatConversation, audit, open_conversation  # noqa: E402
 from bench.latency import QUESTIONS, percentile, rss_mb, send  # noqa: E402
 from bot.processes import free_port, running_assistant, wait_until_up  # noqa: E402
+from knowledge.importers import load_records  # noqa: E402
+from knowledge.service import import_records  # noqa: E402
+from storage.engine import make_engine, make_session_factory  # noqa: E402
+from storage.migrate import upgrade_to_head  # noqa: E402
+from storage.transaction import transaction  # noqa: E402
 from tests.servers import RunningGateway, running_gateway  # noqa: E402
 
 MODEL = ROOT / "models" / "butler.tar.gz"
-BUTLER = str(Path(sys.executable).with_name("butler"))
 FAKE_RASA = ROOT / "bench" / "gateway_fake_rasa.py"
 TURN_TIMEOUT = 30.0
 
@@ -97,9 +101,15 @@ def demo_database(workdir: Path) -> str:
     db = workdir / "butler.db"
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
-    env = {**os.environ, "DATABASE_URL": url}
-    for args in (["db", "upgrade"], ["kb", "import", "knowledge/demo"]):
-        subprocess.run([BUTLER, *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            import_records(
+                session=session, records=load_records([ROOT / "knowledge" / "demo"]), source="demo"
+            )
+    finally:
+        engine.dispose()
     return url
 
 
