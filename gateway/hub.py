@@ -7,6 +7,7 @@ misses what it will get again on ``resume``; a failed send never raises into the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -43,6 +44,8 @@ class Hub(Generic[U]):
     def __init__(self) -> None:
         self._chats: dict[str, set[web.WebSocketResponse]] = {}
         self._consoles: dict[web.WebSocketResponse, U] = {}
+        # the first stored frame each chat socket received live, so ``resume`` does not repeat it
+        self._first_live: dict[web.WebSocketResponse, int] = {}
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
     # -- enterprise side --------------------------------------------------------------
@@ -57,6 +60,7 @@ class Hub(Generic[U]):
         if sockets is None:
             return
         sockets.discard(ws)
+        self._first_live.pop(ws, None)
         if not sockets:
             del self._chats[sender]
 
@@ -74,13 +78,20 @@ class Hub(Generic[U]):
         if not sockets:
             return 0
         text = dumps(frame)
+        seq = frame.get("seq")
         delivered = 0
         for ws in sockets:
+            if isinstance(seq, int):
+                self._first_live.setdefault(ws, seq)
             if await send_frame(ws, text):
                 delivered += 1
             else:
                 self.remove_chat(sender, ws)
         return delivered
+
+    def first_live_seq(self, ws: web.WebSocketResponse) -> int | None:
+        """The ``seq`` of the first stored frame ``ws`` received live (``None`` before any)."""
+        return self._first_live.get(ws)
 
     def lock(self, sender: str) -> asyncio.Lock:
         """One lock per conversation, so its turns are processed and published in order."""
@@ -99,6 +110,10 @@ class Hub(Generic[U]):
     def remove_console(self, ws: web.WebSocketResponse) -> None:
         """Forget a closed console socket."""
         self._consoles.pop(ws, None)
+
+    def console_users(self) -> list[U]:
+        """The users behind the open console sockets (one entry per socket)."""
+        return list(self._consoles.values())
 
     async def to_console(self, event: dict[str, Any], visible: Callable[[U], bool]) -> int:
         """Send ``event`` to every console user for whom ``visible(user)`` is true."""
@@ -123,9 +138,7 @@ class Hub(Generic[U]):
         sockets = [ws for group in self._chats.values() for ws in group] + list(self._consoles)
         for ws in sockets:
             if not ws.closed:
-                try:
+                with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.close(code=1001, message=b"server shutdown")
-                except (ConnectionError, RuntimeError):
-                    pass
         self._chats.clear()
         self._consoles.clear()

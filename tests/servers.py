@@ -115,21 +115,24 @@ def running_stack(
     identity_secret = secrets.token_urlsafe(32)
     rasa_token = secrets.token_urlsafe(24)
     shared = {"DATABASE_URL": database_url, "IDENTITY_SECRET": identity_secret, **(env or {})}
-    with running_assistant(
-        model,
-        workdir / "rasa",
-        env=shared,
-        action_server=action_server,
-        api_token=rasa_token,
-        timeout=timeout,
-    ) as assistant, running_gateway(
-        database_url,
-        assistant.rasa_url,
-        workdir / "gateway",
-        rasa_token=rasa_token,
-        identity_secret=identity_secret,
-        env={**shared, **(gateway_env or {})},
-    ) as gateway:
+    with (
+        running_assistant(
+            model,
+            workdir / "rasa",
+            env=shared,
+            action_server=action_server,
+            api_token=rasa_token,
+            timeout=timeout,
+        ) as assistant,
+        running_gateway(
+            database_url,
+            assistant.rasa_url,
+            workdir / "gateway",
+            rasa_token=rasa_token,
+            identity_secret=identity_secret,
+            env={**shared, **(gateway_env or {})},
+        ) as gateway,
+    ):
         yield RunningStack(
             assistant=assistant,
             gateway=gateway,

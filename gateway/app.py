@@ -1,0 +1,131 @@
+"""The gateway's app factory: the only door to the assistant, for enterprises and butlers.
+
+Resources live in ``cleanup_ctx`` generators, so each is closed only if it started:
+the database (engine and session factory), the HTTP client for Rasa, the live hub,
+and the background tasks (outbox pump, idle-butler hand-back, watchers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from gateway.chat_views import setup_chat_routes
+from gateway.errors import error_middleware
+from gateway.hub import Hub
+from gateway.rasa_client import RasaClient
+from gateway.settings import GatewaySettings
+from gateway.tasks import start_tasks
+from gateway.typedefs import (
+    CLOCK_KEY,
+    ENGINE_KEY,
+    HUB_KEY,
+    RASA_BACKLOG_KEY,
+    RASA_KEY,
+    SESSION_FACTORY_KEY,
+    SETTINGS_KEY,
+    WATCHERS_KEY,
+)
+from storage.engine import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CHAT_PAGE = STATIC_DIR / "chat" / "index.html"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One engine and session factory per process; the schema is migrated by ``butler db upgrade``."""
+    engine = make_engine(app[SETTINGS_KEY].database_url)
+    app[ENGINE_KEY] = engine
+    app[SESSION_FACTORY_KEY] = make_session_factory(engine)
+    yield
+    engine.dispose()
+
+
+async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The HTTP client for Rasa, with the configured timeout."""
+    settings = app[SETTINGS_KEY]
+    timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout, connect=min(5.0, settings.rasa_timeout))
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[RASA_KEY] = RasaClient(session, settings.rasa_url, settings.rasa_token)
+        yield
+
+
+async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open sockets; closed at shutdown so clients reconnect (and resume) elsewhere."""
+    hub: Hub[object] = Hub()
+    app[HUB_KEY] = hub
+    yield
+    await hub.close_all()
+
+
+async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The background loops; cancelled first at shutdown."""
+    tasks = start_tasks(app)
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def chat_page(_request: web.Request) -> web.FileResponse:
+    """``GET /chat``: the enterprise's H5 chat page."""
+    if not CHAT_PAGE.exists():
+        raise web.HTTPNotFound(text="聊天页面尚未安装")
+    return web.FileResponse(CHAT_PAGE, headers={"Cache-Control": "no-cache"})
+
+
+async def home(_request: web.Request) -> web.Response:
+    """``GET /``: the chat is what a visitor came for."""
+    raise web.HTTPFound("/chat")
+
+
+async def health(_request: web.Request) -> web.Response:
+    """``GET /api/health``: the process answers (start-up scripts wait for it)."""
+    return web.json_response({"ok": True})
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    """The gateway: chat API and page, console (``gateway.console``), static files, background tasks."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app[SETTINGS_KEY] = settings
+    app[CLOCK_KEY] = _utcnow
+    app[RASA_BACKLOG_KEY] = {}
+    app[WATCHERS_KEY] = []
+    app.cleanup_ctx.extend([database_ctx, rasa_ctx, hub_ctx, tasks_ctx])
+    app.router.add_get("/", home, name="home")
+    app.router.add_get("/api/health", health, name="health")
+    app.router.add_get("/chat", chat_page, name="chat_page")
+    setup_chat_routes(app)
+    _setup_console(app)
+    if STATIC_DIR.is_dir():
+        app.router.add_static("/static/", STATIC_DIR, name="static")
+    else:
+        log.error("gateway.static_missing path=%s", STATIC_DIR)
+    if not settings.identity_secret:
+        log.warning("gateway.identity_secret_missing: IDENTITY_SECRET 未设置，助手将无法确认任何企业身份")
+    return app
+
+
+def _setup_console(app: web.Application) -> None:
+    # TEMPORARY guard while gateway/console/ is being written; removed once setup_console exists
+    try:
+        from gateway.console import setup_console  # type: ignore[attr-defined]
+    except ImportError:
+        log.error("gateway.console_missing: gateway.console.setup_console is not available yet")
+        return
+    setup_console(app)

@@ -1,0 +1,261 @@
+"""The one path every enterprise channel uses (web chat now, WeChat next).
+
+``handle_enterprise_message`` stores the turn once per client message id, echoes it, and
+then either asks the assistant (state ``bot``: Rasa with the signed identity, every reply
+stored as a frame with its ``seq`` and published) or passes it to the butlers (``waiting``
+or ``butler``: Rasa is paused and only records it, the consoles in scope hear it). The
+assistant's replies are watched for the hand-off triggers: a ``handoff`` turn, too many
+``no_answer`` turns in a row, an urgent ticket just filed.
+
+Turns of one conversation are processed one at a time (the hub's per-sender lock), so
+frames are published in ``seq`` order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from appeals.identity import sign_identity
+from conversations import service as conversations
+from conversations.views import ConversationPublic, MessagePublic
+from gateway import handoff, live
+from gateway.db import naive, now_utc, run_db
+from gateway.frames import message_frame
+from gateway.rasa_client import RasaUnavailable
+from gateway.typedefs import HUB_KEY, RASA_KEY, SETTINGS_KEY
+
+log = logging.getLogger(__name__)
+
+HANDOFF_BUTTON_TEXT = "联系管家"
+URGENT = "紧急"
+
+Reply = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class AssistantReply:
+    """One reply as the enterprise sees it: Rasa sends text and ``custom`` as separate messages."""
+
+    text: str
+    custom: dict[str, Any] | None = None
+    buttons: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class ChatOutcome:
+    """What one client message produced: the ack for its sender and the conversation frames."""
+
+    ack: dict[str, Any]
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    duplicate: bool = False
+    first_seq: int = 0
+
+
+# -- Rasa's replies -------------------------------------------------------------------------
+
+
+def _buttons(raw: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(raw, list):
+        return None
+    buttons = [
+        {"title": str(b.get("title", "")), "payload": str(b.get("payload", b.get("title", "")))}
+        for b in raw
+        if isinstance(b, dict) and (b.get("title") or b.get("payload"))
+    ]
+    return buttons or None
+
+
+def merge_replies(replies: list[dict[str, Any]]) -> list[AssistantReply]:
+    """Rasa's REST messages as frames: a ``custom``-only message joins the text just before it."""
+    merged: list[AssistantReply] = []
+    for raw in replies:
+        text = raw.get("text") if isinstance(raw.get("text"), str) else ""
+        custom = raw.get("custom") if isinstance(raw.get("custom"), dict) else None
+        buttons = _buttons(raw.get("buttons"))
+        if not text and custom is not None and not buttons and merged and merged[-1].custom is None:
+            previous = merged.pop()
+            merged.append(AssistantReply(previous.text, custom, previous.buttons))
+            continue
+        if not text and custom is None and not buttons:
+            continue  # images and attachments: nothing the protocol carries
+        merged.append(AssistantReply(text or "", custom, buttons))
+    return merged
+
+
+def _kind(reply: AssistantReply) -> str | None:
+    return reply.custom.get("kind") if reply.custom else None
+
+
+def _urgent_ticket_numbers(replies: list[AssistantReply]) -> list[str]:
+    return [
+        str(r.custom.get("number") or r.custom.get("ticket_number") or "")
+        for r in replies
+        if r.custom is not None and _kind(r) == "ticket" and r.custom.get("urgency") == URGENT
+    ]
+
+
+def _ticket_shown_before(session: Session, sender: str, number: str, before_seq: int) -> bool:
+    """Whether an earlier frame showed this ticket: only the first showing (its filing) hands off."""
+    for message in conversations.messages_after(session, sender, 0, limit=1000):
+        if message.seq >= before_seq:
+            break
+        custom = message.custom or {}
+        if (
+            custom.get("kind") == "ticket"
+            and number
+            and number in (custom.get("number"), custom.get("ticket_number"))
+        ):
+            return True
+    return False
+
+
+# -- the path -----------------------------------------------------------------------------------
+
+
+def _identity(app: web.Application, conversation: ConversationPublic) -> dict[str, Any]:
+    """Rasa's metadata: only the identity the gateway signs; nothing a client sent."""
+    secret = app[SETTINGS_KEY].identity_secret
+    if not secret:
+        return {}
+    issued_at = int(now_utc(app).timestamp())
+    return {"identity": sign_identity(secret, conversation.sender, conversation.enterprise_id, issued_at)}
+
+
+async def _noop(_frame: dict[str, Any]) -> None:
+    return None
+
+
+async def handle_enterprise_message(
+    app: web.Application,
+    sender: str,
+    client_message_id: str,
+    text: str,
+    *,
+    reply: Reply | None = None,
+) -> ChatOutcome:
+    """Store, echo and answer one enterprise message; a known client id is acknowledged only.
+
+    ``reply`` sends a frame to the requesting connection only (the ack); every conversation
+    frame goes to all of the sender's open tabs through the hub.
+    """
+    async with app[HUB_KEY].lock(sender):
+        return await _handle_locked(app, sender, client_message_id, text, reply or _noop, button=False)
+
+
+async def handle_handoff_button(
+    app: web.Application, sender: str, client_message_id: str, *, reply: Reply | None = None
+) -> ChatOutcome:
+    """The 联系管家 button: stored as the enterprise's turn, then handed to a person without Rasa."""
+    async with app[HUB_KEY].lock(sender):
+        return await _handle_locked(
+            app, sender, client_message_id, HANDOFF_BUTTON_TEXT, reply or _noop, button=True
+        )
+
+
+async def _handle_locked(
+    app: web.Application, sender: str, client_message_id: str, text: str, reply: Reply, *, button: bool
+) -> ChatOutcome:
+    hub = app[HUB_KEY]
+    tz = app[SETTINGS_KEY].appeals_settings.tz
+    now = now_utc(app)
+
+    def record(session: Session) -> tuple[ConversationPublic, MessagePublic, bool]:
+        message, duplicate = conversations.record_enterprise_message(
+            session, sender, client_message_id, text, now=naive(now)
+        )
+        conversation = conversations.conversation_for_sender(session, sender)
+        assert conversation is not None  # record_enterprise_message found it
+        return conversation, message, duplicate
+
+    conversation, message, duplicate = await run_db(app, record)
+    ack = {"type": "ack", "id": client_message_id, "seq": message.seq, "duplicate": duplicate}
+    await reply(ack)
+    if duplicate:
+        log.info("gateway.chat.duplicate conversation=%s seq=%s", conversation.id, message.seq)
+        return ChatOutcome(ack=ack, duplicate=True, first_seq=message.seq)
+    echo = message_frame(message, tz)
+    await hub.to_chat(sender, echo)
+    frames = [echo]
+    if button:
+        result = await handoff.request_handoff_locked(app, sender, handoff.REASON_BUTTON)
+        if result.message is not None:
+            frames.append(message_frame(result.message, tz))
+        return ChatOutcome(ack=ack, frames=frames, first_seq=message.seq)
+    if conversation.state == "bot":
+        frames += await _ask_assistant(app, conversation, text, client_message_id)
+    else:
+        await _record_for_butler(app, conversation, message, text)
+    return ChatOutcome(ack=ack, frames=frames, first_seq=message.seq)
+
+
+async def _record_for_butler(
+    app: web.Application, conversation: ConversationPublic, message: MessagePublic, text: str
+) -> None:
+    """A person handles the conversation: the consoles hear it; Rasa (paused) only records it."""
+    await live.message_event(app, message)
+    if not await handoff.mirror(app, conversation.sender, []):
+        return  # the pause has not reached Rasa: do not let the assistant answer
+    try:
+        await app[RASA_KEY].send(conversation.sender, text, _identity(app, conversation))
+    except RasaUnavailable as exc:
+        log.warning(
+            "gateway.chat.paused_record_failed conversation=%s reason=%s", conversation.id, exc.reason
+        )
+
+
+async def _ask_assistant(
+    app: web.Application, conversation: ConversationPublic, text: str, client_message_id: str
+) -> list[dict[str, Any]]:
+    """Forward to Rasa, store and publish its replies, and hand off when they call for a person."""
+    sender = conversation.sender
+    settings = app[SETTINGS_KEY]
+    tz = settings.appeals_settings.tz
+    try:
+        if not await handoff.mirror(app, sender, []):
+            raise RasaUnavailable("tracker events pending")
+        replies = merge_replies(await app[RASA_KEY].send(sender, text, _identity(app, conversation)))
+    except RasaUnavailable as exc:
+        log.warning("gateway.chat.rasa_unavailable conversation=%s reason=%s", conversation.id, exc.reason)
+        replies = []
+        unavailable = str(exc)
+    else:
+        unavailable = ""
+    now = naive(now_utc(app))
+
+    def store(session: Session) -> tuple[list[MessagePublic], str]:
+        if unavailable:
+            return [conversations.record_reply(session, sender, "system", unavailable, now=now)], ""
+        stored = [
+            conversations.record_reply(session, sender, "bot", r.text, r.custom, r.buttons, now=now)
+            for r in replies
+        ]
+        reason = ""
+        kinds = [_kind(r) for r in replies]
+        if "handoff" in kinds:
+            reason = handoff.REASON_ASKED
+        elif any(
+            not _ticket_shown_before(session, sender, number, stored[0].seq)
+            for number in _urgent_ticket_numbers(replies)
+        ):
+            reason = handoff.REASON_URGENT
+        if replies:
+            streak = conversations.record_answer_outcome(session, sender, "no_answer" not in kinds)
+            if not reason and streak >= settings.unanswered_handoff:
+                reason = handoff.REASON_UNANSWERED.format(count=streak)
+        return stored, reason
+
+    stored, reason = await run_db(app, store)
+    frames = [message_frame(m, tz, reply_to=client_message_id if m.role == "bot" else None) for m in stored]
+    for frame in frames:
+        await app[HUB_KEY].to_chat(sender, frame)
+    if reason:
+        result = await handoff.request_handoff_locked(app, sender, reason)
+        if result.message is not None:
+            frames.append(message_frame(result.message, tz))
+    return frames
