@@ -1,1 +1,72 @@
-"""Console accounts: butlers, department heads and administrators; passwords, log-in sessions, the audit log."""
+"""Console accounts: butlers, department heads and administrators; passwords, log-in sessions, the audit log.
+
+The use cases live in ``accounts.service`` and are re-exported here.
+"""
+
+from accounts.errors import AccountError, UserNotFound
+from accounts.service import (
+    actor_for,
+    audit_department,
+    authenticate,
+    can_read_audit,
+    check_login_allowed,
+    clear_login_failures,
+    conversation_scope,
+    count_users,
+    create_user,
+    csrf_matches,
+    disable_user,
+    enable_user,
+    end_session,
+    get_user,
+    list_audit,
+    list_users,
+    log_in,
+    login_retry_after,
+    purge_expired,
+    record_audit,
+    record_login_failure,
+    session_for_token,
+    set_password,
+    start_session,
+    ticket_scope,
+    user_for_session,
+)
+from accounts.settings import AccountsSettings
+from accounts.views import AuditEntryPublic, LoginOutcome, SessionPublic, UserPublic
+
+__all__ = [
+    "AccountError",
+    "AccountsSettings",
+    "AuditEntryPublic",
+    "LoginOutcome",
+    "SessionPublic",
+    "UserNotFound",
+    "UserPublic",
+    "actor_for",
+    "audit_department",
+    "authenticate",
+    "can_read_audit",
+    "check_login_allowed",
+    "clear_login_failures",
+    "conversation_scope",
+    "count_users",
+    "create_user",
+    "csrf_matches",
+    "disable_user",
+    "enable_user",
+    "end_session",
+    "get_user",
+    "list_audit",
+    "list_users",
+    "log_in",
+    "login_retry_after",
+    "purge_expired",
+    "record_audit",
+    "record_login_failure",
+    "session_for_token",
+    "set_password",
+    "start_session",
+    "ticket_scope",
+    "user_for_session",
+]

@@ -562,14 +562,14 @@ def take_over(session: Session, conversation_id: int, butler: Actor, now: dateti
     holder raises ``AlreadyTaken`` (heads and administrators move a held
     conversation only through ``transfer``).
     """
-    butler_id = _require_butler(butler)
     conv = _in_scope_or_404(session, conversation_id, scope_for(butler))
 
     def decide(current: Conversation) -> Values | None:
         if current.state == "butler":
-            if current.butler_id == butler_id:
+            if butler.butler_id is not None and current.butler_id == butler.butler_id:
                 return None
             raise AlreadyTaken(current.butler_name or "")
+        butler_id = _require_butler(butler)
         return {
             "state": "butler",
             "butler_id": butler_id,
@@ -584,7 +584,7 @@ def take_over(session: Session, conversation_id: int, butler: Actor, now: dateti
     logger.info(
         "conversations.taken_over conversation=%s butler=%s",
         conv.id,
-        butler_id,
+        conv.butler_id,
         extra={"event": "conversations.taken_over"},
     )
     return _one_public(session, conv)

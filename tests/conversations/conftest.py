@@ -1,0 +1,38 @@
+"""A fresh demo-registry database per test, and the people acting in it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from storage.engine import make_engine, make_session_factory
+from tests.conversations.world import People, build_registry_template, copy_database, load_people
+
+# Monday 3 March 2025, 02:00 UTC (10:00 office time), as naive UTC like the database
+NOW = datetime(2025, 3, 3, 2, 0)
+
+
+@pytest.fixture(scope="session")
+def registry_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_registry_template(tmp_path_factory.mktemp("conv-template") / "template.db")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, registry_template: Path) -> str:
+    return copy_database(registry_template, tmp_path / "conversations.db")
+
+
+@pytest.fixture
+def factory(db_url: str) -> Iterator[sessionmaker]:
+    engine = make_engine(db_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def people(factory: sessionmaker) -> People:
+    return load_people(factory)
