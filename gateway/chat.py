@@ -100,10 +100,10 @@ def _urgent_ticket_numbers(replies: list[AssistantReply]) -> list[str]:
     ]
 
 
-def _ticket_shown_before(session: Session, sender: str, number: str, before_seq: int) -> bool:
+def ticket_shown_before(session: Session, sender: str, number: str, before_seq: int | None = None) -> bool:
     """Whether an earlier frame showed this ticket: only the first showing (its filing) hands off."""
     for message in conversations.messages_after(session, sender, 0, limit=1000):
-        if message.seq >= before_seq:
+        if before_seq is not None and message.seq >= before_seq:
             break
         custom = message.custom or {}
         if (
@@ -183,7 +183,7 @@ async def _handle_locked(
     await hub.to_chat(sender, echo)
     frames = [echo]
     if button:
-        result = await handoff.request_handoff_locked(app, sender, handoff.REASON_BUTTON)
+        result = await handoff.request_handoff_locked(app, sender, handoff.REASON_BUTTON, remind=True)
         if result.message is not None:
             frames.append(message_frame(result.message, tz))
         return ChatOutcome(ack=ack, frames=frames, first_seq=message.seq)
@@ -240,7 +240,7 @@ async def _ask_assistant(
         if "handoff" in kinds:
             reason = handoff.REASON_ASKED
         elif any(
-            not _ticket_shown_before(session, sender, number, stored[0].seq)
+            not ticket_shown_before(session, sender, number, stored[0].seq)
             for number in _urgent_ticket_numbers(replies)
         ):
             reason = handoff.REASON_URGENT

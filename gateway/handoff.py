@@ -122,13 +122,17 @@ async def _sender_of(app: web.Application, conversation_id: int, actor: Actor) -
 # -- the enterprise asks, or the assistant gives up ------------------------------------------
 
 
-async def request_handoff(app: web.Application, sender: str, reason: str) -> HandoffResult:
-    """``bot`` → ``waiting``; already waiting or held: unchanged, the enterprise is reminded."""
+async def request_handoff(
+    app: web.Application, sender: str, reason: str, *, remind: bool = False
+) -> HandoffResult:
+    """``bot`` → ``waiting``; already waiting or held: unchanged (``remind`` re-sends the state frame)."""
     async with app[HUB_KEY].lock(sender):
-        return await request_handoff_locked(app, sender, reason)
+        return await request_handoff_locked(app, sender, reason, remind=remind)
 
 
-async def request_handoff_locked(app: web.Application, sender: str, reason: str) -> HandoffResult:
+async def request_handoff_locked(
+    app: web.Application, sender: str, reason: str, *, remind: bool = False
+) -> HandoffResult:
     """``request_handoff`` for a caller that already holds the conversation's lock (the chat path)."""
     now = now_utc(app)
 
@@ -147,6 +151,8 @@ async def request_handoff_locked(app: web.Application, sender: str, reason: str)
 
     result = await run_db(app, work)
     if not result.changed:
+        if not remind:
+            return result
         state = result.conversation.state
         text = (
             STILL_WAITING_TEXT

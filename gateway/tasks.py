@@ -19,7 +19,7 @@ from appeals.notices import NoticePublic, mark_delivered, pending_notices
 from conversations import service as conversations
 from conversations.views import MessagePublic
 from gateway import handoff, live
-from gateway.chat import merge_replies
+from gateway.chat import merge_replies, ticket_shown_before
 from gateway.db import naive, now_utc, run_db
 from gateway.frames import message_frame
 from gateway.rasa_client import RasaUnavailable
@@ -98,6 +98,8 @@ async def deliver_notice(app: web.Application, notice: NoticePublic) -> bool:
                     ]
             if not notice.text:
                 return []
+            if notice.kind == "routed" and ticket_shown_before(session, sender, notice.ticket_number):
+                return []  # filed in this chat: the assistant's reply already carried the receipt
             return [conversations.record_reply(session, sender, "system", notice.text, now=now)]
 
         stored = await run_db(app, store)
