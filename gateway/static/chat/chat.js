@@ -143,20 +143,45 @@ function appendLinkified(node, text) {
   return node;
 }
 
-function formatTime(iso) {
-  if (!iso) return "";
+// Deadlines and times are Beijing time wherever the browser is.
+const TIME_ZONE = "Asia/Shanghai";
+
+function beijingParts(iso) {
+  if (!iso) return null;
   const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  if (Number.isNaN(date.getTime())) return null;
+  try {
+    const parts = new Intl.DateTimeFormat("zh-CN", {
+      timeZone: TIME_ZONE,
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    }).formatToParts(date);
+    const get = (type) => (parts.find((p) => p.type === type) || {}).value || "";
+    return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute") };
+  } catch {
+    const pad = (n) => String(n).padStart(2, "0");
+    return {
+      year: String(date.getFullYear()),
+      month: String(date.getMonth() + 1),
+      day: String(date.getDate()),
+      hour: pad(date.getHours()),
+      minute: pad(date.getMinutes()),
+    };
+  }
+}
+
+function formatTime(iso) {
+  const p = beijingParts(iso);
+  return p ? `${p.hour}:${p.minute}` : "";
 }
 
 function formatDue(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return String(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}年${date.getMonth() + 1}月${date.getDate()}日 ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const p = beijingParts(iso);
+  return p ? `${p.year}年${p.month}月${p.day}日 ${p.hour}:${p.minute}` : String(iso || "");
 }
 
 function newClientId() {
@@ -454,7 +479,10 @@ function buildMessage(frame) {
   } else {
     if (text) appendLinkified(bubble.appendChild(el("div", "text")), text);
     if (kind === "ticket") bubble.append(renderTicketCard(custom));
-    if (kind === "handoff") bubble.append(el("div", "notice handoff-notice", "正在为您转接企业管家…"));
+    if (kind === "handoff") {
+      node.classList.add("handoff-notice");
+      if (!text) bubble.append(el("div", "notice", "正在为您转接企业管家…"));
+    }
   }
   node.append(bubble);
 

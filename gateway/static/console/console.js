@@ -44,6 +44,12 @@ const EVENT_LABELS = {
   escalate: "升级督办",
   note: "备注",
 };
+const KIND_LABELS = {
+  choose_guide: "请企业点选事项",
+  handoff: "转人工",
+  no_answer: "助手未能回答",
+  rating: "请企业评价",
+};
 const TOAST_MS = 7000;
 
 // ---------------------------------------------------------------- state
@@ -94,19 +100,46 @@ function pad(n) {
   return String(n).padStart(2, "0");
 }
 
-function formatDateTime(iso) {
-  if (!iso) return "";
+// Deadlines and times are Beijing time wherever the browser is.
+const TIME_ZONE = "Asia/Shanghai";
+
+function beijingParts(iso) {
+  if (!iso) return null;
   const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return String(iso);
-  return `${date.getMonth() + 1}月${date.getDate()}日 ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  if (Number.isNaN(date.getTime())) return null;
+  try {
+    const parts = new Intl.DateTimeFormat("zh-CN", {
+      timeZone: TIME_ZONE,
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    }).formatToParts(date);
+    const get = (type) => (parts.find((p) => p.type === type) || {}).value || "";
+    return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute") };
+  } catch {
+    return {
+      year: String(date.getFullYear()),
+      month: String(date.getMonth() + 1),
+      day: String(date.getDate()),
+      hour: pad(date.getHours()),
+      minute: pad(date.getMinutes()),
+    };
+  }
+}
+
+function formatDateTime(iso) {
+  const p = beijingParts(iso);
+  return p ? `${p.month}月${p.day}日 ${p.hour}:${p.minute}` : String(iso || "");
 }
 
 function formatTime(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  const today = new Date();
-  if (date.toDateString() === today.toDateString()) return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const p = beijingParts(iso);
+  if (!p) return "";
+  const today = beijingParts(new Date().toISOString());
+  if (today && p.year === today.year && p.month === today.month && p.day === today.day) return `${p.hour}:${p.minute}`;
   return formatDateTime(iso);
 }
 
@@ -533,7 +566,7 @@ function frameNode(frame) {
     if (custom.current_deadline && custom.current_deadline.light) card.prepend(lightDot(custom.current_deadline.light, ""));
     node.append(card);
   } else if (custom && custom.kind) {
-    node.append(el("div", "t-card", `〔${custom.kind}〕`));
+    node.append(el("div", "t-card", KIND_LABELS[custom.kind] || `〔${custom.kind}〕`));
   }
   if (Array.isArray(frame.buttons) && frame.buttons.length) {
     for (const button of frame.buttons) {
