@@ -128,3 +128,17 @@ def make_credit_code(first17: str) -> str:
     """
     body = normalize_credit_code(first17)
     return validate_credit_code(body + check_character(body))
+
+
+_CODE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{18})(?![0-9A-Za-z])")
+
+
+def find_credit_code(text: str) -> str | None:
+    """An 18-character code-like token in free text ("查询诉求 9199…"), unchecked; ``None`` if none.
+
+    Words of 18 letters are not codes: a code has digits in it.
+    """
+    match = _CODE_IN_TEXT.search(text or "")
+    if match is None or not any(ch.isdigit() for ch in match.group(1)):
+        return None
+    return match.group(1)

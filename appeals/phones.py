@@ -71,3 +71,17 @@ def mask_phone(text: str) -> str:
     if len(digits) <= 7:
         return digits[:1] + "*" * (len(digits) - 3) + digits[-2:]
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
+
+
+def find_mobile(text: str) -> str | None:
+    """The mobile number inside free text ("手机 138 0013 8000"), or ``None``."""
+    match = _MOBILE_IN_TEXT.search(re.sub(r"[\s\-]", "", _to_half_width(text or "")))
+    return match.group(1) if match else None
+
+
+def without_mobile(text: str) -> str:
+    """``text`` with its mobile number (and the spaces around digits) taken out: "王经理 138…" → "王经理"."""
+    return _MOBILE_IN_TEXT.sub("", re.sub(r"[\s\-]", "", _to_half_width(text or "")))

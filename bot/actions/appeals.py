@@ -1,18 +1,17 @@
 """Appeals (诉求工单) in the chat: the appeal form, status queries and ratings.
 
-The actions stay thin: they read the tracker, call ``appeals.service`` (or the
-guide assistant for a question asked in the middle of the form), utter and
-return events. Every ``AppealError`` reaches the user as its Chinese sentence.
-The only logic here is reading what the user typed (which field, which score,
-which ticket number), because that is conversation, not business.
+The actions stay thin: they read slots and metadata, call one use case of
+``appeals.chat`` (or the guide assistant for a question asked in the middle of
+the form), utter and return events. Who may see which ticket is decided there:
+a conversation sees its enterprise's tickets only with an identity the gateway
+signed (``metadata["identity"]``), otherwise only the tickets it filed itself.
+Reading what the user typed lives in ``bot.actions.reading``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -21,30 +20,83 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from appeals.errors import AmbiguousEnterprise, AppealError
-from appeals.service import (
-    CATEGORIES,
-    SCORES,
-    TicketCreate,
-    TicketPublic,
-    create_ticket,
-    find_enterprise,
-    get_ticket,
-    infer_category,
-    rate_ticket,
-    receipt_text,
-    status_text,
-    tickets_awaiting_rating,
-    tickets_for_enterprise,
-    validate_mobile,
+from appeals.access import TicketScope
+from appeals.categories import CATEGORIES, infer_category
+from appeals.chat import (
+    AppealForm,
+    Binding,
+    bind_enterprise,
+    chat_scope,
+    content_appeal_id,
+    identity_from_metadata,
+    record_rating,
+    submit_appeal,
+    tickets_to_rate,
+    visible_tickets,
 )
+from appeals.errors import AmbiguousEnterprise, AppealError
+from appeals.identity import VerifiedIdentity
+from appeals.lifecycle import SCORES
+from appeals.phones import validate_mobile
+from appeals.queries import find_enterprise
+from appeals.views import TicketPublic, receipt_text, status_text
 from bot.actions.guide import utter_reply
+from bot.actions.reading import (
+    CHANGE_WORDS,
+    CONFIRM_WORDS,
+    DESCRIPTION_MAX,
+    FIELD_LABELS,
+    NORMAL,
+    SKIP_WORDS,
+    as_int,
+    categories_named,
+    category_in,
+    clean,
+    credit_code_in,
+    describes_problem,
+    entity,
+    field_in,
+    intent_of,
+    is_affirm,
+    is_deny,
+    is_plain_answer,
+    long_enough,
+    looks_like_name,
+    metadata_of,
+    mobile_in,
+    name_beside_mobile,
+    named_field,
+    new_value_in,
+    score_in,
+    sentence,
+    strip_punctuation,
+    text_of,
+    ticket_number_in,
+    urgency_in,
+    wants_change_without_field,
+)
 from bot.actions.services import get_services
 from knowledge.answering import Context
 from storage.errors import StorageError
 from storage.transaction import transaction
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ActionAskAppealCategory",
+    "ActionAskAppealConfirm",
+    "ActionAskRating",
+    "ActionCancelAppeal",
+    "ActionCorrectAppeal",
+    "ActionStartAppeal",
+    "ActionSubmitAppeal",
+    "ActionSubmitRating",
+    "ActionTicketStatus",
+    "ValidateAppealForm",
+    "describes_problem",
+    "score_in",
+    "ticket_number_in",
+]
 
 FORM = "appeal_form"
 REQUESTED = "requested_slot"
@@ -64,23 +116,8 @@ APPEAL_SLOTS: tuple[str, ...] = (
     "appeal_urgency",
     "appeal_confirm",
 )
-FIELD_LABELS: dict[str, str] = {
-    "appeal_enterprise": "企业",
-    "appeal_description": "问题描述",
-    "appeal_category": "诉求类别",
-    "contact_name": "联系人",
-    "contact_phone": "联系电话",
-    "appeal_urgency": "紧急程度",
-}
-# checked in this order: 联系电话 is a phone, 公司名字 is the enterprise, not the contact's name
-FIELD_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("appeal_enterprise", ("企业", "公司", "单位", "名称", "信用代码")),
-    ("contact_phone", ("电话", "手机", "号码", "电化", "電話")),
-    ("contact_name", ("联系人", "聯繫人", "姓名", "名字", "称呼")),
-    ("appeal_category", ("类别", "类型", "分类", "類別")),
-    ("appeal_description", ("描述", "内容", "情况", "问题")),
-    ("appeal_urgency", ("紧急", "急不急", "普通")),
-)
+# the slots whose answers are plain text that NLU may mistake for a command
+FORM_ANSWERS = frozenset({"appeal_enterprise", "contact_name", "contact_phone", "appeal_urgency"})
 
 GUIDE_INTENTS = frozenset(
     {
@@ -98,245 +135,50 @@ GUIDE_INTENTS = frozenset(
 )
 GUIDE_INTENT_CONFIDENCE = 0.8  # below this a form answer is more likely than a question
 GUIDE_ANSWER_CONFIDENCE = 0.5  # and the knowledge base must really know the item
-
-DESCRIPTION_MIN = 4
-DESCRIPTION_MAX = 2000  # the service refuses longer ones; say so while the user can still fix it
-
-AFFIRM_WORDS = frozenset(
-    {"对", "是", "是的", "对的", "没错", "正确", "嗯", "嗯嗯", "好", "好的", "可以", "行", "确定"}
-)
-DENY_WORDS = frozenset({"不对", "不是", "不", "否", "错了", "不正确", "有误", "不对不对"})
-SKIP_WORDS = ("跳过", "不知道", "不确定", "无所谓", "都行", "随便", "skip")
-CONFIRM_WORDS = ("确认", "提交", "确定", "没问题", "无误")
-CHANGE_WORDS = ("修改", "改一下", "更正", "有误", "不对", "错")
-COMMAND_WORDS = (*CHANGE_WORDS, "改", "换", "重新", "取消", "不提", "不办", "算了", "退出", "放弃", "撤")
-# the slots whose answers are plain text that NLU may mistake for a command
-FORM_ANSWERS = frozenset({"appeal_enterprise", "contact_name", "contact_phone", "appeal_urgency"})
-
-_QUESTIONISH = re.compile(r"[?？吗呢]|什么|怎么|多少|哪|诉求|投诉|问题|我|你")
-_NAME_CHARS = re.compile(r"^[\u4e00-\u9fffA-Za-z·•．. ]{1,20}$")
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
-_TICKET_NUMBER = re.compile(r"[Gg]\s*[Dd][\s\-]*((?:\d[\s\-]*){8,})")
-_CREDIT_CODE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{18})(?![0-9A-Za-z])")
-_NEW_VALUE = re.compile(r"(?:改成|改为|换成|换为|更正为|应该是|应为|应是)\s*[:：]?\s*(.+)$")
-_PUNCTUATION = "，,。.!！?？：:；;、~～ \t\n"
-# words that say "I want to file something" without saying what happened
-_FILLER = re.compile(
-    "意见建议|企业诉求|诉求工单|遇到困难|想找政府|需要政府|我们|我要|我想|想要|提交|提个|提一个|登记|反映|反应|"
-    "一下|一个|企业|公司|诉求|訴求|投诉|头诉|问题|情况|难题|困难|意见|建议|政府|帮忙|解决|遇到|需要|"
-    "请|给|找|提|有|个|的|了|想|要"
-)
-
-_SCORE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("不满意", ("很不满意", "非常不满意", "不太满意", "不满意", "不滿意", "差评")),
-    ("基本满意", ("基本满意", "基本滿意", "还算满意", "还行", "一般", "马马虎虎")),
-    ("满意", ("非常满意", "很满意", "满意", "滿意", "满易", "好评")),
-)
+FIXED_ENTERPRISE = "企业由登录信息确定，如需更换请在小程序中切换企业。"
+StorageOrAppealError = (AppealError, StorageError)
 
 
-# -- reading the tracker -----------------------------------------------------------------
+# -- who is writing -------------------------------------------------------------------------
 
 
-def _message(tracker: Tracker) -> dict[str, Any]:
-    return tracker.latest_message or {}
+def _identity(tracker: Tracker) -> VerifiedIdentity | None:
+    """The identity the gateway signed for this conversation, if the message carries a valid one."""
+    return identity_from_metadata(metadata_of(tracker), tracker.sender_id, get_services().appeals)
 
 
-def _text(tracker: Tracker) -> str:
-    return str(_message(tracker).get("text") or "").strip()
+def _scope(tracker: Tracker, identity: VerifiedIdentity | None) -> TicketScope:
+    return chat_scope(tracker.sender_id, identity)
 
 
-def _intent(tracker: Tracker) -> tuple[str, float]:
-    intent = _message(tracker).get("intent") or {}
-    return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
-
-
-def _entity(tracker: Tracker, name: str) -> str | None:
-    for entity in _message(tracker).get("entities") or []:
-        if entity.get("entity") == name and entity.get("value") not in (None, ""):
-            return str(entity["value"])
-    return None
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and str(value).strip() != "" else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _clean(value: Any) -> str:
-    return str(value or "").strip()
-
-
-def _strip_punctuation(text: str) -> str:
-    return text.strip(_PUNCTUATION)
-
-
-def _sentence(message: str) -> str:
-    """Service messages are sentences without the final stop; add it before appending more."""
-    return message if message.endswith(("。", "！", "？")) else message + "。"
-
-
-def _metadata(tracker: Tracker) -> dict[str, Any]:
-    metadata = _message(tracker).get("metadata")
-    return metadata if isinstance(metadata, dict) else {}
-
-
-def _metadata_binds(tracker: Tracker) -> bool:
-    """True when the mini-program (a logged-in user) says which enterprise this is."""
-    metadata = _metadata(tracker)
-    return bool(_clean(metadata.get("credit_code")) or _as_int(metadata.get(ENTERPRISE_ID)) is not None)
-
-
-def _visible(tracker: Tracker, tickets: list[TicketPublic]) -> list[TicketPublic]:
-    """The tickets this conversation may see.
-
-    All of the enterprise's when the logged-in mini-program says which enterprise it
-    is; otherwise only those filed from this conversation, so that typing someone
-    else's credit code does not reveal their appeals.
-    """
-    if _metadata_binds(tracker):
-        return tickets
-    return [ticket for ticket in tickets if ticket.sender_id == tracker.sender_id]
-
-
-def _bind(tracker: Tracker) -> tuple[int | None, str | None, list[EventType]]:
-    """The enterprise this conversation speaks for, and the events that (re)bind it.
-
-    The mini-program's metadata wins over what the chat said earlier, because it
-    comes from the logged-in account; a code it sends that the registry does not
-    know is logged and the earlier binding kept.
-    """
-    bound = _as_int(tracker.get_slot(ENTERPRISE_ID))
+def _bind(tracker: Tracker) -> tuple[Binding, VerifiedIdentity | None, list[EventType]]:
+    """The enterprise this conversation files for, its identity, and the events that (re)bind it."""
+    identity = _identity(tracker)
+    bound = as_int(tracker.get_slot(ENTERPRISE_ID))
     name = tracker.get_slot(ENTERPRISE_NAME)
-    metadata = _metadata(tracker)
-    code = _clean(metadata.get("credit_code"))
-    if code:
-        try:
-            with transaction(get_services().session_factory) as session:
-                found = find_enterprise(session, code)
-        except (AppealError, StorageError) as exc:
-            logger.warning("appeals.bind_failed error=%s", type(exc).__name__)
-            return bound, name, []
-        if found is None:
-            logger.warning("appeals.bind_unknown_code")
-            return bound, name, []
-        if found.id == bound and found.name == name:
-            return bound, name, []
-        return found.id, found.name, [SlotSet(ENTERPRISE_ID, found.id), SlotSet(ENTERPRISE_NAME, found.name)]
-    meta_id = _as_int(metadata.get(ENTERPRISE_ID))
-    if meta_id is not None and meta_id != bound:
-        # no lookup by id in the service API: trust the id; the ticket shows the name once filed
-        return meta_id, None, [SlotSet(ENTERPRISE_ID, meta_id), SlotSet(ENTERPRISE_NAME, None)]
-    return bound, name, []
+    try:
+        with transaction(get_services().session_factory) as session:
+            binding = bind_enterprise(session, identity, bound, name)
+    except StorageOrAppealError as exc:
+        logger.warning("appeals.bind_failed error=%s", type(exc).__name__)
+        return Binding(bound, name), identity, []
+    events: list[EventType] = []
+    if binding.changed:
+        events = [
+            SlotSet(ENTERPRISE_ID, binding.enterprise_id),
+            SlotSet(ENTERPRISE_NAME, binding.enterprise_name),
+        ]
+    return binding, identity, events
+
+
+def _enterprise_fixed(tracker: Tracker) -> bool:
+    """True when the logged-in account (a verified identity) says which enterprise this is."""
+    identity = _identity(tracker)
+    return identity is not None and identity.enterprise_id is not None
 
 
 def _reset_appeal_slots() -> list[EventType]:
     return [SlotSet(slot, None) for slot in APPEAL_SLOTS]
-
-
-# -- reading what the user typed -----------------------------------------------------------
-
-
-def describes_problem(text: str) -> bool:
-    """True when the message says what happened, not just "我要提诉求"."""
-    core = _FILLER.sub("", re.sub(r"[\W_]+", "", text))
-    return len(core) >= DESCRIPTION_MIN
-
-
-def category_in(text: str) -> str | None:
-    """A category named or clearly meant by a short answer ("融资", "是用工", "贷款")."""
-    value = _strip_punctuation(text).replace("其它", "其他")
-    if value in CATEGORIES:
-        return value
-    named = [category for category in CATEGORIES if category in value]
-    if len(named) == 1:
-        return named[0]
-    return infer_category(value) if len(value) <= 10 else None
-
-
-def mobile_in(text: str) -> str | None:
-    """The mobile number in "手机 138 0013 8000" and the like."""
-    match = _MOBILE_IN_TEXT.search(re.sub(r"[\s\-]", "", text))
-    return match.group(1) if match else None
-
-
-def looks_like_name(text: str) -> bool:
-    """A person's name or form of address (王经理, 张三, Lily), not a sentence."""
-    value = _strip_punctuation(text)
-    return bool(_NAME_CHARS.match(value)) and not _QUESTIONISH.search(value)
-
-
-def urgency_in(text: str) -> str | None:
-    """普通 or 紧急 from what the user typed; skipping means 普通."""
-    value = _strip_punctuation(text).lower()
-    if not value:
-        return None
-    if any(word in value for word in ("不紧急", "不急", "不着急", "普通", "一般", "正常")):
-        return "普通"
-    if any(word in value for word in ("紧急", "加急", "特急", "很急", "急")):
-        return "紧急"
-    if any(word in value for word in SKIP_WORDS):
-        return "普通"
-    return None
-
-
-def field_in(text: str) -> str | None:
-    """The form field a correction is about, from its keywords."""
-    for field, words in FIELD_KEYWORDS:
-        if any(word in text for word in words):
-            return field
-    return None
-
-
-def score_in(text: str) -> tuple[str | None, str]:
-    """The rating and the comment after it: "不满意，问题没解决" → (不满意, 问题没解决)."""
-    for score, words in _SCORE_WORDS:
-        for word in words:
-            at = text.find(word)
-            if at >= 0:
-                return score, _strip_punctuation(text[at + len(word) :])
-    return None, ""
-
-
-def ticket_number_in(text: str) -> str | None:
-    """GD202611230001 from "查一下 gd 2026 1123 0001"."""
-    match = _TICKET_NUMBER.search(text)
-    return "GD" + re.sub(r"\D", "", match.group(1)) if match else None
-
-
-def _named_field(tracker: Tracker) -> str | None:
-    """The field a correction names: a button's entity, else a keyword in the text."""
-    field = _entity(tracker, "appeal_field")
-    if field in FIELD_LABELS:
-        return field
-    text = _text(tracker)
-    return None if text.startswith("/") else field_in(text)
-
-
-def _is_plain_answer(text: str) -> bool:
-    """Text with no word of changing or cancelling in it, and no button payload."""
-    return bool(text) and not text.startswith("/") and not any(word in text for word in COMMAND_WORDS)
-
-
-def _wants_change_without_field(tracker: Tracker) -> bool:
-    """ "不对" or "修改" at the summary, without saying what: ask which item."""
-    text = _text(tracker)
-    intent, _ = _intent(tracker)
-    wants_change = (
-        intent in ("deny", "correct_field") or _is_deny(tracker, text) or any(w in text for w in CHANGE_WORDS)
-    )
-    return wants_change and _named_field(tracker) is None
-
-
-def _is_affirm(tracker: Tracker, text: str) -> bool:
-    intent, _ = _intent(tracker)
-    return intent == "affirm" or _strip_punctuation(text) in AFFIRM_WORDS
-
-
-def _is_deny(tracker: Tracker, text: str) -> bool:
-    intent, _ = _intent(tracker)
-    return intent == "deny" or _strip_punctuation(text) in DENY_WORDS
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -396,17 +238,16 @@ def ask_rating(dispatcher: CollectingDispatcher, ticket: TicketPublic) -> list[E
 
 
 def _ask_pending_rating(
-    dispatcher: CollectingDispatcher, tracker: Tracker, enterprise_id: int
+    dispatcher: CollectingDispatcher, scope: TicketScope, enterprise_id: int | None
 ) -> list[EventType]:
-    """If a ticket of this enterprise waits for a rating, ask for it now; never fail the reply."""
+    """If a ticket this conversation may see waits for a rating, ask for it now; never fail the reply."""
     services = get_services()
     try:
         with transaction(services.session_factory) as session:
-            pending = tickets_awaiting_rating(session, enterprise_id, settings=services.appeals)
-    except (AppealError, StorageError) as exc:
+            pending = tickets_to_rate(session, scope, enterprise_id, settings=services.appeals)
+    except StorageOrAppealError as exc:
         logger.warning("appeals.pending_ratings_failed error=%s", type(exc).__name__)
         return []
-    pending = _visible(tracker, pending)
     return ask_rating(dispatcher, pending[0]) if pending else []
 
 
@@ -415,10 +256,10 @@ def _guide_interruption(dispatcher: CollectingDispatcher, tracker: Tracker) -> d
 
     The returned slots (the guide item under discussion) let "那要多久？" work after the form.
     """
-    intent, confidence = _intent(tracker)
+    intent, confidence = intent_of(tracker)
     if intent not in GUIDE_INTENTS or confidence < GUIDE_INTENT_CONFIDENCE:
         return None
-    text = _text(tracker)
+    text = text_of(tracker)
     try:
         reply = get_services().guides.reply(
             text,
@@ -451,7 +292,7 @@ class ActionStartAppeal(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         _, _, events = _bind(tracker)
-        text = _text(tracker)
+        text = text_of(tracker)
         description = text if describes_problem(text) and not text.startswith("/") else None
         if description:
             dispatcher.utter_message(text="收到，我来帮您登记这条诉求，只需几步。")
@@ -500,18 +341,17 @@ class ValidateAppealForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # a reset (e.g. by action_start_appeal), not an answer
             return {"appeal_enterprise": None}
-        text = _clean(value)
-        code = _CREDIT_CODE_IN_TEXT.search(text)
-        query = code.group(1) if code and any(ch.isdigit() for ch in code.group(1)) else text
+        text = clean(value)
+        query = credit_code_in(text) or text
         try:
             with transaction(get_services().session_factory) as session:
                 found = find_enterprise(session, query)
         except AmbiguousEnterprise as exc:
             buttons = [{"title": name, "payload": name} for name in exc.candidates[:5]]
-            dispatcher.utter_message(text=_sentence(str(exc)), buttons=buttons)
+            dispatcher.utter_message(text=sentence(str(exc)), buttons=buttons)
             return {"appeal_enterprise": None}
-        except (AppealError, StorageError) as exc:
-            dispatcher.utter_message(text=_sentence(str(exc)))
+        except StorageOrAppealError as exc:
+            dispatcher.utter_message(text=sentence(str(exc)))
             return {"appeal_enterprise": None}
         if found is None:
             return self._retry(
@@ -528,8 +368,8 @@ class ValidateAppealForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # a reset (e.g. by action_start_appeal), not an answer
             return {"appeal_description": None}
-        text = _clean(value)
-        if text.startswith("/") or len(re.sub(r"[\W_]+", "", text)) < DESCRIPTION_MIN:
+        text = clean(value)
+        if text.startswith("/") or not long_enough(text):
             dispatcher.utter_message(text="请用文字具体描述一下遇到的问题，至少写清楚发生了什么。")
             return {"appeal_description": None}
         if len(text) > DESCRIPTION_MAX:
@@ -544,14 +384,14 @@ class ValidateAppealForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # a reset (e.g. by action_start_appeal), not an answer
             return {"appeal_category": None}
-        text = _clean(value)
+        text = clean(value)
         guess = tracker.get_slot("appeal_category_guess")
         named = category_in(text)
         if named is not None:
             return {"appeal_category": named}
-        if guess and _is_affirm(tracker, text):
+        if guess and is_affirm(tracker, text):
             return {"appeal_category": guess}
-        if _is_deny(tracker, text):
+        if is_deny(tracker, text):
             return {"appeal_category": None, "appeal_category_guess": None}  # ask with every category
         return self._retry("appeal_category", "没能识别诉求类别，请点选下方的类别。", dispatcher, tracker)
 
@@ -560,14 +400,14 @@ class ValidateAppealForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # a reset (e.g. by action_start_appeal), not an answer
             return {"contact_name": None}
-        text = _clean(value)
+        text = clean(value)
         phone = mobile_in(text)
         if phone is not None:  # "王经理 13800001234": take both
-            name = _strip_punctuation(_MOBILE_IN_TEXT.sub("", re.sub(r"[\s\-]", "", text)))
+            name = name_beside_mobile(text)
             if looks_like_name(name):
                 return {"contact_name": name, "contact_phone": phone}
         if looks_like_name(text):
-            return {"contact_name": _strip_punctuation(text)}
+            return {"contact_name": strip_punctuation(text)}
         return self._retry("contact_name", "请告诉我联系人的姓名或称呼，例如“王经理”。", dispatcher, tracker)
 
     def validate_contact_phone(
@@ -575,25 +415,25 @@ class ValidateAppealForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # a reset (e.g. by action_start_appeal), not an answer
             return {"contact_phone": None}
-        text = _clean(value)
+        text = clean(value)
         found = mobile_in(text)
         try:
             return {"contact_phone": validate_mobile(found or text)}
-        except (AppealError, StorageError) as exc:
+        except StorageOrAppealError as exc:
             if any(ch.isdigit() for ch in text):
-                dispatcher.utter_message(text=_sentence(str(exc)))
+                dispatcher.utter_message(text=sentence(str(exc)))
                 return {"contact_phone": None}
-            return self._retry("contact_phone", _sentence(str(exc)), dispatcher, tracker)
+            return self._retry("contact_phone", sentence(str(exc)), dispatcher, tracker)
 
     def validate_appeal_urgency(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value is None:  # a reset (e.g. by action_start_appeal), not an answer
             return {"appeal_urgency": None}
-        text = _clean(value)
+        text = clean(value)
         urgency = urgency_in(text)
-        if urgency is None and _is_deny(tracker, text):
-            urgency = "普通"
+        if urgency is None and is_deny(tracker, text):
+            urgency = NORMAL
         if urgency is not None:
             return {"appeal_urgency": urgency}
         return self._retry("appeal_urgency", "没能识别紧急程度。", dispatcher, tracker)
@@ -603,13 +443,13 @@ class ValidateAppealForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # a reset (e.g. by action_start_appeal), not an answer
             return {"appeal_confirm": None}
-        text = _clean(value)
-        if "不" not in text and (_is_affirm(tracker, text) or any(word in text for word in CONFIRM_WORDS)):
+        text = clean(value)
+        if "不" not in text and (is_affirm(tracker, text) or any(word in text for word in CONFIRM_WORDS)):
             return {"appeal_confirm": "已确认"}
         field = field_in(text)
         if field is not None and field in FIELD_LABELS:
-            if field == "appeal_enterprise" and _metadata_binds(tracker):
-                dispatcher.utter_message(text="企业由小程序登录信息确定，如需更换请在小程序中切换企业。")
+            if field == "appeal_enterprise" and _enterprise_fixed(tracker):
+                dispatcher.utter_message(text=FIXED_ENTERPRISE)
                 return {"appeal_confirm": None}
             changes: dict[str, Any] = {"appeal_confirm": None, field: None}
             if field == "appeal_enterprise":
@@ -618,7 +458,7 @@ class ValidateAppealForm(FormValidationAction):
                 changes["appeal_category_guess"] = None
             dispatcher.utter_message(text=f"好的，请重新填写{FIELD_LABELS[field]}。")
             return changes
-        if _is_deny(tracker, text) or any(word in text for word in CHANGE_WORDS):
+        if is_deny(tracker, text) or any(word in text for word in CHANGE_WORDS):
             return {"appeal_confirm": None}  # the question comes back as "which item?"
         return self._retry(
             "appeal_confirm",
@@ -662,7 +502,7 @@ class ActionAskAppealConfirm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if _wants_change_without_field(tracker):
+        if wants_change_without_field(tracker):
             dispatcher.utter_message(text="请问需要修改哪一项？", buttons=_field_buttons())
             return []
         slot = tracker.get_slot
@@ -697,33 +537,33 @@ class ActionSubmitAppeal(Action):
     ) -> list[EventType]:
         services = get_services()
         slot = tracker.get_slot
-        enterprise_id = _as_int(slot(ENTERPRISE_ID))
+        enterprise_id = as_int(slot(ENTERPRISE_ID))
         if enterprise_id is None:
             dispatcher.utter_message(text="还没有确定是哪家企业，诉求未提交。请重新发起诉求并填写企业名称。")
             return [*_reset_appeal_slots()]
-        appeal_id = (
-            slot("appeal_id")
-            or hashlib.sha256("|".join(str(slot(name)) for name in APPEAL_SLOTS).encode("utf-8")).hexdigest()[
-                :32
-            ]
-        )
-        data = TicketCreate(
-            idempotency_key=f"{tracker.sender_id[:90]}:{appeal_id}",
+        appeal_id = slot("appeal_id") or content_appeal_id(*(str(slot(name)) for name in APPEAL_SLOTS))
+        form = AppealForm(
             enterprise_id=enterprise_id,
-            category=_clean(slot("appeal_category")),
-            description=_clean(slot("appeal_description")),
-            contact_name=_clean(slot("contact_name")),
-            contact_phone=_clean(slot("contact_phone")),
-            urgency=_clean(slot("appeal_urgency")) or "普通",
-            channel=(tracker.get_latest_input_channel() or "chat")[:30],
-            sender_id=tracker.sender_id,
+            category=clean(slot("appeal_category")),
+            description=clean(slot("appeal_description")),
+            contact_name=clean(slot("contact_name")),
+            contact_phone=clean(slot("contact_phone")),
+            urgency=clean(slot("appeal_urgency")) or NORMAL,
         )
         try:
-            ticket = create_ticket(services.session_factory, data, settings=services.appeals)
-        except (AppealError, StorageError) as exc:
+            ticket = submit_appeal(
+                services.session_factory,
+                form,
+                sender=tracker.sender_id,
+                appeal_id=appeal_id,
+                channel=tracker.get_latest_input_channel() or "chat",
+                sender_id=tracker.sender_id,
+                settings=services.appeals,
+            )
+        except StorageOrAppealError as exc:
             logger.warning("appeals.submit_failed error=%s", type(exc).__name__)
             dispatcher.utter_message(
-                text=f"{_sentence(str(exc))}您填写的信息已保留，稍后回复“确认”可再次提交，回复“取消”放弃。"
+                text=f"{sentence(str(exc))}您填写的信息已保留，稍后回复“确认”可再次提交，回复“取消”放弃。"
             )
             # back to the summary with everything kept: the same appeal_id makes a retry file once
             return [SlotSet("appeal_id", appeal_id), SlotSet("appeal_confirm", None), FollowupAction(FORM)]
@@ -731,7 +571,7 @@ class ActionSubmitAppeal(Action):
         dispatcher.utter_message(text=receipt_text(ticket))
         dispatcher.utter_message(json_message=_ticket_card(ticket))
         events: list[EventType] = [*_reset_appeal_slots()]
-        return events + _ask_pending_rating(dispatcher, tracker, enterprise_id)
+        return events + _ask_pending_rating(dispatcher, _scope(tracker, _identity(tracker)), enterprise_id)
 
 
 class ActionCancelAppeal(Action):
@@ -743,10 +583,10 @@ class ActionCancelAppeal(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        skip = _strip_punctuation(_text(tracker)).lower() in SKIP_WORDS
+        skip = strip_punctuation(text_of(tracker)).lower() in SKIP_WORDS
         if skip and tracker.get_slot(REQUESTED) == "appeal_urgency":
             # "跳过" the optional question, read as cancelling the appeal: skip the question only
-            return [SlotSet("appeal_urgency", "普通"), FollowupAction(FORM)]
+            return [SlotSet("appeal_urgency", NORMAL), FollowupAction(FORM)]
         dispatcher.utter_message(text="已取消，本次诉求未提交。还有什么可以帮您？")
         return [ActiveLoop(None), SlotSet(REQUESTED, None), *_reset_appeal_slots()]
 
@@ -760,10 +600,10 @@ class ActionCorrectAppeal(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = _text(tracker)
-        field = _named_field(tracker)
+        text = text_of(tracker)
+        field = named_field(tracker)
         requested = tracker.get_slot(REQUESTED)
-        if field is None and requested in FORM_ANSWERS and _is_plain_answer(text):
+        if field is None and requested in FORM_ANSWERS and is_plain_answer(text):
             # "王经理" read as a correction (it resembles "联系人换成王经理"): it answers the question
             validate = getattr(ValidateAppealForm(), f"validate_{requested}")
             answer = validate(text, dispatcher, tracker, domain)
@@ -773,8 +613,8 @@ class ActionCorrectAppeal(Action):
                 dispatcher.utter_message(text="请问需要修改哪一项？", buttons=_field_buttons())
             return []
         label = FIELD_LABELS[field]
-        if field == "appeal_enterprise" and _metadata_binds(tracker):
-            dispatcher.utter_message(text="企业由小程序登录信息确定，如需更换请在小程序中切换企业。")
+        if field == "appeal_enterprise" and _enterprise_fixed(tracker):
+            dispatcher.utter_message(text=FIXED_ENTERPRISE)
             return []
         new_value = self._new_value(field, text)
         if new_value is not None:
@@ -797,12 +637,11 @@ class ActionCorrectAppeal(Action):
         if field == "contact_phone":
             return mobile_in(text)
         if field == "appeal_category":
-            named = [category for category in CATEGORIES if category in text]
+            named = categories_named(text)
             return named[0] if len(named) == 1 else None
-        match = _NEW_VALUE.search(text)
-        if match is None:
+        value = new_value_in(text)
+        if value is None:
             return None
-        value = _strip_punctuation(match.group(1))
         if field == "contact_name":
             return value if looks_like_name(value) else None
         if field == "appeal_urgency":
@@ -814,7 +653,7 @@ class ActionCorrectAppeal(Action):
 
 
 class ActionTicketStatus(Action):
-    """Shows one ticket by number, or the enterprise's latest ones; never another enterprise's."""
+    """Shows one ticket by number, or the latest ones this conversation may see."""
 
     def name(self) -> str:
         return "action_ticket_status"
@@ -823,29 +662,24 @@ class ActionTicketStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         services = get_services()
-        text = _text(tracker)
-        enterprise_id, _, events = _bind(tracker)
+        text = text_of(tracker)
+        binding, identity, events = _bind(tracker)
+        enterprise_id = binding.enterprise_id
+        scope = _scope(tracker, identity)
+        number = entity(tracker, "ticket_number") or ticket_number_in(text)
         try:
             if enterprise_id is None:
                 enterprise_id, bind_events = self._bind_from_text(dispatcher, text)
                 events += bind_events
                 if enterprise_id is None:
                     return events
-            number = _entity(tracker, "ticket_number") or ticket_number_in(text)
             with transaction(services.session_factory) as session:
-                if number:
-                    ticket = get_ticket(
-                        session, number, enterprise_id=enterprise_id, settings=services.appeals
-                    )
-                    tickets = [ticket] if ticket is not None else []
-                else:
-                    tickets = tickets_for_enterprise(
-                        session, enterprise_id, limit=3, settings=services.appeals
-                    )
-        except (AppealError, StorageError) as exc:
-            dispatcher.utter_message(text=_sentence(str(exc)))
+                tickets = visible_tickets(
+                    session, scope, enterprise_id, number=number, limit=3, settings=services.appeals
+                )
+        except StorageOrAppealError as exc:
+            dispatcher.utter_message(text=sentence(str(exc)))
             return events
-        tickets = _visible(tracker, tickets)
         if number and not tickets:
             dispatcher.utter_message(text=f"没有找到贵企业的工单 {number}，请核对工单号。")
             return events
@@ -856,24 +690,22 @@ class ActionTicketStatus(Action):
         dispatcher.utter_message(text=heading + "\n\n".join(status_text(ticket) for ticket in tickets))
         for ticket in tickets:
             dispatcher.utter_message(json_message=_ticket_card(ticket))
-        return events + _ask_pending_rating(dispatcher, tracker, enterprise_id)
+        return events + _ask_pending_rating(dispatcher, scope, enterprise_id)
 
     @staticmethod
     def _bind_from_text(dispatcher: CollectingDispatcher, text: str) -> tuple[int | None, list[EventType]]:
-        """An unbound conversation may name its enterprise by credit code in the question itself."""
-        match = _CREDIT_CODE_IN_TEXT.search(text)
-        if match is None or not any(ch.isdigit() for ch in match.group(1)):
+        """An unbound conversation may name its enterprise by credit code; it still sees only its own tickets."""
+        code = credit_code_in(text)
+        if code is None:
             dispatcher.utter_message(
                 text="请先告诉我是哪家企业：发送“查询诉求 + 统一社会信用代码”，"
                 "例如“查询诉求 91990102A5NNL98XUY”。"
             )
             return None, []
         with transaction(get_services().session_factory) as session:
-            found = find_enterprise(session, match.group(1))
+            found = find_enterprise(session, code)
         if found is None:
-            dispatcher.utter_message(
-                text=f"企业管家名录中没有统一社会信用代码为 {match.group(1).upper()} 的企业。"
-            )
+            dispatcher.utter_message(text=f"企业管家名录中没有统一社会信用代码为 {code.upper()} 的企业。")
             return None, []
         return found.id, [SlotSet(ENTERPRISE_ID, found.id), SlotSet(ENTERPRISE_NAME, found.name)]
 
@@ -888,66 +720,58 @@ class ActionSubmitRating(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         services = get_services()
-        enterprise_id, enterprise_name, events = _bind(tracker)
+        binding, identity, events = _bind(tracker)
+        enterprise_id = binding.enterprise_id
         if enterprise_id is None:
             dispatcher.utter_message(text="请先查询您的诉求工单（发送“查询诉求”），再进行评价。")
             return events
-        text = _text(tracker)
+        scope = _scope(tracker, identity)
+        text = text_of(tracker)
         parsed_score, comment = score_in("" if text.startswith("/") else text)
-        score = _entity(tracker, "rating_score") or parsed_score
-        number = _entity(tracker, "ticket_number") or tracker.get_slot(RATING_TICKET)
         try:
             with transaction(services.session_factory) as session:
-                if number is None:
-                    pending = _visible(
-                        tracker, tickets_awaiting_rating(session, enterprise_id, settings=services.appeals)
-                    )
-                    if not pending:
-                        dispatcher.utter_message(text="贵企业目前没有待评价的工单。")
-                        return events
-                    if len(pending) > 1 or score is None:
-                        return events + self._which(dispatcher, pending, score)
-                    number = pending[0].number
-                ticket = get_ticket(session, number, enterprise_id=enterprise_id, settings=services.appeals)
-                if ticket is None or not _visible(tracker, [ticket]):
-                    dispatcher.utter_message(text=f"没有找到工单 {number}。")
-                    return events + [SlotSet(RATING_TICKET, None)]
-                if not ticket.awaiting_rating:
-                    dispatcher.utter_message(text=f"工单 {number} 目前不需要评价。")
-                    return events + [SlotSet(RATING_TICKET, None)]
-                if score is None:
-                    return events + ask_rating(dispatcher, ticket)
-                outcome = rate_ticket(
+                step = record_rating(
                     session,
-                    number,
-                    score,
-                    comment,
-                    f"企业（{enterprise_name or '在线评价'}）",
-                    enterprise_id=enterprise_id,
+                    scope,
+                    enterprise_id,
+                    number=entity(tracker, "ticket_number") or tracker.get_slot(RATING_TICKET),
+                    score=entity(tracker, "rating_score") or parsed_score,
+                    comment=comment,
+                    actor=f"企业（{binding.enterprise_name or '在线评价'}）",
                     settings=services.appeals,
                 )
-        except (AppealError, StorageError) as exc:
-            dispatcher.utter_message(text=_sentence(str(exc)))
+        except StorageOrAppealError as exc:
+            dispatcher.utter_message(text=sentence(str(exc)))
             return events + [SlotSet(RATING_TICKET, None)]
-        logger.info("appeals.rated number=%s score=%s", outcome.ticket.number, outcome.score)
-        dispatcher.utter_message(text=outcome.message)
-        return (
-            events + [SlotSet(RATING_TICKET, None)] + _ask_pending_rating(dispatcher, tracker, enterprise_id)
-        )
+        if step.kind == "none_pending":
+            dispatcher.utter_message(text="贵企业目前没有待评价的工单。")
+            return events
+        if step.kind == "choose":
+            return events + self._which(
+                dispatcher, step.pending, entity(tracker, "rating_score") or parsed_score
+            )
+        if step.kind == "ask" and step.ticket is not None:
+            return events + ask_rating(dispatcher, step.ticket)
+        if step.kind == "not_awaiting":
+            dispatcher.utter_message(text=f"工单 {step.number} 目前不需要评价。")
+            return events + [SlotSet(RATING_TICKET, None)]
+        if step.outcome is None:  # not_found
+            dispatcher.utter_message(text=f"没有找到工单 {step.number}。")
+            return events + [SlotSet(RATING_TICKET, None)]
+        dispatcher.utter_message(text=step.outcome.message)
+        return events + [SlotSet(RATING_TICKET, None)] + _ask_pending_rating(dispatcher, scope, enterprise_id)
 
     @staticmethod
     def _which(
         dispatcher: CollectingDispatcher, pending: list[TicketPublic], score: str | None
     ) -> list[EventType]:
-        if score is None:
-            return ask_rating(dispatcher, pending[0])
         dispatcher.utter_message(
             text=f"贵企业有{len(pending)}件待评价的工单，请选择您要评价「{score}」的是哪一件：",
             buttons=[
                 {
                     "title": f"{ticket.number}（{ticket.category}）",
                     "payload": _payload(
-                        "rate_ticket", {"ticket_number": ticket.number, "rating_score": score}
+                        "rate_ticket", {"ticket_number": ticket.number, "rating_score": str(score)}
                     ),
                 }
                 for ticket in pending
@@ -957,7 +781,11 @@ class ActionSubmitRating(Action):
 
 
 class ActionAskRating(Action):
-    """Runs when the butler's answer is pushed in (EXTERNAL_ticket_answered): ask for the rating."""
+    """Runs when the gateway delivers an ``answered`` notice (EXTERNAL_ticket_answered): ask for the rating.
+
+    The intent can also be typed as a payload, so the ticket must be one this
+    conversation may see: filed from it, or its verified enterprise's.
+    """
 
     def name(self) -> str:
         return "action_ask_rating"
@@ -966,19 +794,22 @@ class ActionAskRating(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         services = get_services()
-        number = _entity(tracker, "ticket_number")
+        number = entity(tracker, "ticket_number")
         if not number:
             return []
-        enterprise_id = _as_int(tracker.get_slot(ENTERPRISE_ID))
+        scope = _scope(tracker, _identity(tracker))
         try:
             with transaction(services.session_factory) as session:
-                ticket = get_ticket(session, number, enterprise_id=enterprise_id, settings=services.appeals)
-        except (AppealError, StorageError) as exc:
+                tickets = visible_tickets(
+                    session,
+                    scope,
+                    as_int(tracker.get_slot(ENTERPRISE_ID)),
+                    number=number,
+                    settings=services.appeals,
+                )
+        except StorageOrAppealError as exc:
             logger.warning("appeals.ask_rating_failed error=%s", type(exc).__name__)
             return []
-        # unbound conversations only hear about the tickets they filed themselves
-        if ticket is None or not ticket.awaiting_rating:
+        if not tickets or not tickets[0].awaiting_rating:
             return []
-        if enterprise_id is None and ticket.sender_id != tracker.sender_id:
-            return []
-        return ask_rating(dispatcher, ticket)
+        return ask_rating(dispatcher, tickets[0])

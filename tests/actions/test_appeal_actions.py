@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +15,11 @@ import pytest
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
-import bot.actions.appeals as appeal_actions
-from appeals.errors import StorageUnavailable
+from appeals.identity import sign_identity
+from appeals.notices import pending_notices
 from appeals.service import (
     TicketCreate,
     TicketPublic,
@@ -52,6 +55,7 @@ DOMAIN: dict[str, Any] = yaml.safe_load((REPO_ROOT / "bot" / "domain.yml").read_
 TENGFEI = {"name": "示例市腾飞生物医药有限公司", "code": "91990102A5NNL98XUY"}
 TENGFEI_BUTLER = ("何杰", "13800000016")
 WANXIANG = {"name": "示例市万象精密模具有限公司", "code": "919901031WTF2731AM"}
+SECRET = "actions-test-identity-secret"
 DEADLINE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日（周[一二三四五六日]）\d{2}:\d{2}")
 
 
@@ -69,6 +73,7 @@ def world(demo_world_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     shutil.copyfile(demo_world_file, target)
     url = f"sqlite:///{target}"
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("IDENTITY_SECRET", SECRET)
     for name in [name for name in os.environ if name.startswith("APPEALS_")]:
         monkeypatch.delenv(name)
     get_services.cache_clear()
@@ -85,6 +90,14 @@ def enterprise_id(factory: sessionmaker, code: str) -> int:
         found = find_enterprise(session, code)
     assert found is not None
     return found.id
+
+
+def signed(
+    factory: sessionmaker, code: str, sender: str = "wx-openid-appeal", **changes: Any
+) -> dict[str, Any]:
+    """Metadata as the gateway sends it for a user logged in as the enterprise with ``code``."""
+    identity = sign_identity(SECRET, sender, enterprise_id(factory, code), int(time.time()))
+    return {"identity": {**identity, **changes}}
 
 
 def tracker(
@@ -220,10 +233,19 @@ async def test_another_category_can_be_chosen_instead_of_the_guess(world: sessio
     assert filled["appeal_category"] == "融资"
 
 
+async def test_a_client_saying_which_enterprise_it_is_binds_nothing(world: sessionmaker) -> None:
+    claimed = {"credit_code": TENGFEI["code"], "enterprise_id": enterprise_id(world, TENGFEI["code"])}
+    for metadata in (claimed, signed(world, TENGFEI["code"], signature="0" * 64)):
+        _, slots, _ = await run(
+            ActionStartAppeal(), tracker("我们厂停电三天了", "file_appeal", metadata=metadata)
+        )
+        assert "enterprise_id" not in slots and "enterprise_name" not in slots
+
+
 async def test_the_mini_program_binds_the_enterprise_and_the_form_skips_asking(world: sessionmaker) -> None:
     _, slots, _ = await run(
         ActionStartAppeal(),
-        tracker("我们厂停电三天了", "file_appeal", metadata={"credit_code": TENGFEI["code"]}),
+        tracker("我们厂停电三天了", "file_appeal", metadata=signed(world, TENGFEI["code"])),
     )
     assert slots["enterprise_name"] == TENGFEI["name"]
     assert slots["enterprise_id"] == enterprise_id(world, TENGFEI["code"])
@@ -414,10 +436,10 @@ async def test_the_enterprise_from_the_mini_program_cannot_be_changed_in_the_cha
     world: sessionmaker,
 ) -> None:
     slots = full_appeal(world, requested_slot="appeal_confirm")
-    state = tracker("企业名称写错了", "correct_field", slots=slots, metadata={"credit_code": TENGFEI["code"]})
+    state = tracker("企业名称写错了", "correct_field", slots=slots, metadata=signed(world, TENGFEI["code"]))
     messages, changed, _ = await run(ActionCorrectAppeal(), state)
     assert changed == {}
-    assert "小程序" in texts(messages)
+    assert "登录信息" in texts(messages)
 
 
 async def test_cancel_stops_the_form_and_forgets_the_appeal(world: sessionmaker) -> None:
@@ -488,21 +510,22 @@ async def test_submit_files_one_ticket_even_when_retried(world: sessionmaker) ->
     assert after["appeal_description"] is None and "enterprise_id" not in after  # binding kept
 
 
-async def test_a_storage_failure_never_claims_success(
-    world: sessionmaker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken(*args: Any, **kwargs: Any) -> TicketPublic:
-        raise StorageUnavailable("系统繁忙，诉求暂未提交成功，请稍后再试（再次提交不会产生重复工单）")
-
-    monkeypatch.setattr(appeal_actions, "create_ticket", broken)
+async def test_a_storage_failure_never_claims_success(world: sessionmaker) -> None:
     slots = full_appeal(world)
-    messages, changed, events = await run(ActionSubmitAppeal(), tracker("确认", "affirm", slots=slots))
+    with world.begin() as session:  # numbering fails: the database cannot file anything
+        session.execute(text("ALTER TABLE ticket_counter RENAME TO ticket_counter_gone"))
+    try:
+        messages, changed, events = await run(ActionSubmitAppeal(), tracker("确认", "affirm", slots=slots))
+    finally:
+        with world.begin() as session:
+            session.execute(text("ALTER TABLE ticket_counter_gone RENAME TO ticket_counter"))
     said = texts(messages)
     assert "暂未提交成功" in said and "已受理" not in said and "工单号" not in said
     assert changed == {"appeal_id": slots["appeal_id"], "appeal_confirm": None}  # kept to try again
     assert any(e["event"] == "followup" and e["name"] == "appeal_form" for e in events)
     with transaction(world) as session:
         assert list_tickets(session, enterprise_id=slots["enterprise_id"]) == []
+        assert pending_notices(session) == []
 
 
 # -- status and rating -------------------------------------------------------------------------
@@ -690,7 +713,39 @@ async def test_typing_a_credit_code_does_not_reveal_another_users_appeals(world:
             "我的诉求怎么样了",
             "ticket_status",
             sender_id="wx-openid-colleague",
-            metadata={"credit_code": TENGFEI["code"]},
+            metadata=signed(world, TENGFEI["code"], sender="wx-openid-colleague"),
         ),
     )
     assert filed.number in texts(colleague[0])
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"credit_code": TENGFEI["code"]},
+        {"enterprise_id": 1, "credit_code": TENGFEI["code"]},
+        "bad-signature",
+        "another-sender",
+        "stale",
+    ],
+)
+async def test_an_unverified_identity_sees_only_its_own_tickets(world: sessionmaker, forged: Any) -> None:
+    filed = file_directly(world, TENGFEI["code"], "test:forged")  # filed from wx-openid-appeal
+    sender = "wx-openid-forger"
+    if forged == "bad-signature":
+        metadata = signed(world, TENGFEI["code"], sender=sender, signature="ab" * 32)
+    elif forged == "another-sender":
+        metadata = signed(world, TENGFEI["code"], sender="wx-openid-appeal")
+    elif forged == "stale":
+        identity = sign_identity(
+            SECRET, sender, enterprise_id(world, TENGFEI["code"]), int(time.time()) - 3600
+        )
+        metadata = {"identity": identity}
+    else:
+        metadata = forged
+    for typed in ("我的诉求怎么样了", f"查询工单 {filed.number}", f"查询诉求 {TENGFEI['code']}"):
+        messages, _, _ = await run(
+            ActionTicketStatus(), tracker(typed, "ticket_status", sender_id=sender, metadata=metadata)
+        )
+        said = json.dumps(messages, ensure_ascii=False)
+        assert filed.number not in said and TENGFEI_BUTLER[1] not in said and "用地" not in said
