@@ -95,7 +95,9 @@ class World:
 
 async def log_in(gateway: Gateway, username: str, password: str = PASSWORD) -> Console:
     """Log in through the API and keep the cookie out of the client's shared jar."""
-    response = await gateway.client.post("/api/console/login", json={"username": username, "password": password})
+    response = await gateway.client.post(
+        "/api/console/login", json={"username": username, "password": password}
+    )
     body = await response.json()
     assert response.status == 200, body
     token = response.cookies["butler_session"].value
@@ -103,9 +105,13 @@ async def log_in(gateway: Gateway, username: str, password: str = PASSWORD) -> C
     return Console(gateway, username, token, body["csrf_token"])
 
 
-def file_ticket(gateway: Gateway, enterprise: str, key: str, description: str = "我们厂停电三天了，影响生产") -> str:
+def file_ticket(
+    gateway: Gateway, enterprise: str, key: str, description: str = "我们厂停电三天了，影响生产"
+) -> str:
     with gateway.factory() as session:
-        enterprise_id = session.execute(select(Enterprise.id).where(Enterprise.name == enterprise)).scalar_one()
+        enterprise_id = session.execute(
+            select(Enterprise.id).where(Enterprise.name == enterprise)
+        ).scalar_one()
     ticket = create_ticket(
         gateway.factory,
         TicketCreate(
@@ -142,7 +148,9 @@ async def build_world(gateway: Gateway) -> World:
             user = create_user(session, username, PASSWORD, role, butler_phone=phone, department=department)
             assert user.butler_id is not None
             butler_ids[username] = user.butler_id
-        butler_ids["wu"] = session.execute(select(Butler.id).where(Butler.phone == "13800000031")).scalar_one()
+        butler_ids["wu"] = session.execute(
+            select(Butler.id).where(Butler.phone == "13800000031")
+        ).scalar_one()
     ticket = file_ticket(gateway, TENGFEI, "test:tengfei:1")
     other = file_ticket(gateway, WANXIANG, "test:wanxiang:1", "模具厂用地手续卡住了")
     conversation_id = open_waiting_conversation(gateway, TENGFEI_SENDER, TENGFEI)

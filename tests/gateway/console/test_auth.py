@@ -46,7 +46,11 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(world: World) ->
     wrong = await client.post(LOGIN, json={"username": "hejie", "password": "not-the-password"})
     unknown = await client.post(LOGIN, json={"username": "nobody", "password": "not-the-password"})
     assert wrong.status == unknown.status == 401
-    assert await wrong.json() == await unknown.json() == {"error": "invalid_credentials", "message": "用户名或密码错误"}
+    assert (
+        await wrong.json()
+        == await unknown.json()
+        == {"error": "invalid_credentials", "message": "用户名或密码错误"}
+    )
     assert "Set-Cookie" not in wrong.headers
 
 
