@@ -460,7 +460,7 @@ function buildMessage(frame) {
   const node = el("div", "msg");
   node.dataset.from = from;
   if (frame.seq !== undefined && frame.seq !== null) node.dataset.seq = String(frame.seq);
-  if (frame.reply_to) node.dataset.clientId = String(frame.reply_to);
+  if (frame.reply_to && from === "enterprise") node.dataset.clientId = String(frame.reply_to);
   const custom = frame.custom && typeof frame.custom === "object" ? frame.custom : null;
   if (custom && custom.kind) node.dataset.kind = String(custom.kind);
 

@@ -587,10 +587,18 @@ function renderTranscript(messages) {
   box.scrollTop = box.scrollHeight;
 }
 
+/** A frame's identity: its seq; notes share the seq of the turn before them, so they add their content. */
+function frameKey(frame) {
+  if (typeof frame.seq !== "number") return null;
+  if (frame.from === "note") return `note:${frame.seq}:${frame.at || ""}:${frame.author || ""}:${frame.text || ""}`;
+  return `seq:${frame.seq}`;
+}
+
 function appendTranscript(frame, scroll = true) {
-  if (typeof frame.seq === "number") {
-    if (S.transcriptSeqs.has(frame.seq)) return;
-    S.transcriptSeqs.add(frame.seq);
+  const key = frameKey(frame);
+  if (key !== null) {
+    if (S.transcriptSeqs.has(key)) return;
+    S.transcriptSeqs.add(key);
   }
   const box = $("transcript");
   const placeholder = box.querySelector(".loading");
