@@ -39,7 +39,9 @@ def register(subparsers: Any) -> None:
 
     add = sub.add_parser("add", help="创建账号；密码从标准输入读取（终端中会提示输入两次）")
     add.add_argument("name", help="登录用户名")
-    add.add_argument("--role", required=True, help="角色：butler（企业管家）、head（部门负责人）、admin（管理员）")
+    add.add_argument(
+        "--role", required=True, help="角色：butler（企业管家）、head（部门负责人）、admin（管理员）"
+    )
     add.add_argument("--butler-phone", help="名册中该管家的手机号（butler 角色必填）")
     add.add_argument("--department", help="单位名称（head 角色必填，除非给出 --butler-phone）")
     add.add_argument("--display-name", help="工作台显示的姓名（默认为管家姓名或用户名）")
@@ -113,7 +115,9 @@ def _add(args: argparse.Namespace) -> int:
             department=args.department,
             display_name=args.display_name,
         )
-        service.record_audit(session, CLI_ACTOR, "user_created", f"user:{user.username}", f"角色：{user.role}")
+        service.record_audit(
+            session, CLI_ACTOR, "user_created", f"user:{user.username}", f"角色：{user.role}"
+        )
     print(f"已创建账号{_describe(user)}，可以登录管家工作台 /console。")
     return 0
 

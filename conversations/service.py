@@ -562,7 +562,22 @@ def take_over(session: Session, conversation_id: int, butler: Actor, now: dateti
     holder raises ``AlreadyTaken`` (heads and administrators move a held
     conversation only through ``transfer``).
     """
-    conv = _in_scope_or_404(session, conversation_id, scope_for(butler))
+    scope = scope_for(butler)
+    try:
+        conv = _in_scope_or_404(session, conversation_id, scope)
+    except ConversationNotFound:
+        # a duty-queue conversation leaves the others' scope the moment one butler takes it;
+        # whoever clicked a moment later deserves "already taken", not "does not exist"
+        taken = session.execute(
+            select(Conversation).where(
+                Conversation.id == conversation_id,
+                Conversation.enterprise_id.is_(None),
+                Conversation.state == "butler",
+            )
+        ).scalar_one_or_none()
+        if taken is not None and not scope.is_empty:
+            raise AlreadyTaken(taken.butler_name or "") from None
+        raise
 
     def decide(current: Conversation) -> Values | None:
         if current.state == "butler":

@@ -52,7 +52,11 @@ def test_the_whole_cycle_bot_waiting_butler_bot(factory: sessionmaker, people: P
     assert start.state == "bot"
     with transaction(factory) as session:
         waiting = request_handoff(session, "ent-1", "企业请求人工服务", NOW)
-    assert (waiting.state, waiting.waiting_since, waiting.handoff_reason) == ("waiting", NOW, "企业请求人工服务")
+    assert (waiting.state, waiting.waiting_since, waiting.handoff_reason) == (
+        "waiting",
+        NOW,
+        "企业请求人工服务",
+    )
     assert waiting.wait_seconds(NOW + timedelta(seconds=90)) == 90
     with transaction(factory) as session:
         held = take_over(session, conv_id, people.hejie, LATER)
@@ -73,7 +77,9 @@ def test_a_butler_may_take_over_straight_from_the_bot(
     assert held.state == "butler" and held.handoff_reason == "管家主动接管"
 
 
-def test_a_double_click_on_take_over_changes_nothing(factory: sessionmaker, people: People, conv_id: int) -> None:
+def test_a_double_click_on_take_over_changes_nothing(
+    factory: sessionmaker, people: People, conv_id: int
+) -> None:
     with transaction(factory) as session:
         first = take_over(session, conv_id, people.hejie, NOW)
     with transaction(factory) as session:
@@ -96,8 +102,11 @@ def test_another_butler_cannot_take_a_held_conversation(
     assert _state(factory).butler_id == people.hejie.butler_id
 
 
-def test_two_butlers_clicking_at_once_one_wins_the_other_is_told(factory: sessionmaker, people: People) -> None:
-    with transaction(factory) as session:  # an unbound visitor in the public duty queue: both see it
+def test_two_butlers_clicking_at_once_one_wins_the_other_is_told(
+    factory: sessionmaker, people: People
+) -> None:
+    # an unbound visitor in the public duty queue: both butlers see it
+    with transaction(factory) as session:
         conv = get_or_open(session, "web-anon", "web", now=NOW)
         request_handoff(session, "web-anon", "企业请求人工服务", NOW)
     barrier = threading.Barrier(2)
@@ -168,7 +177,8 @@ def test_transfer_keeps_a_person_on_it_with_the_new_holder(
     assert (moved.state, moved.butler_id, moved.butler_name) == ("butler", people.liu.butler_id, "刘晓东")
     with pytest.raises(NotHolder), transaction(factory) as session:
         send_butler_message(session, conv_id, people.hejie, "还是我", LATER)
-    with transaction(factory) as session:  # the conversation was transferred to 刘晓东: he sees it and replies
+    # the conversation was transferred to 刘晓东: he sees it and replies
+    with transaction(factory) as session:
         sent = send_butler_message(session, conv_id, people.liu, "您好，我是刘晓东", LATER)
     assert sent.author == "刘晓东"
     # the head of 何杰's department moves it back; a colleague who does not hold it may not

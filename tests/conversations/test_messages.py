@@ -33,11 +33,15 @@ def _open(factory: sessionmaker, sender: str = "web-1", enterprise_id: int | Non
         return get_or_open(session, sender, "web", enterprise_id, now=NOW).id
 
 
-def test_frames_are_numbered_one_by_one_and_notes_stay_internal(factory: sessionmaker, people: People) -> None:
+def test_frames_are_numbered_one_by_one_and_notes_stay_internal(
+    factory: sessionmaker, people: People
+) -> None:
     conv_id = _open(factory, enterprise_id=people.tengfei_id)
     with transaction(factory) as session:
         first, dup = record_enterprise_message(session, "web-1", "c1", "食品经营许可证要什么材料", now=NOW)
-        reply = record_reply(session, "web-1", "bot", "【食品经营许可证核发】申请材料", custom={"kind": "guide"})
+        reply = record_reply(
+            session, "web-1", "bot", "【食品经营许可证核发】申请材料", custom={"kind": "guide"}
+        )
         request_handoff(session, "web-1", "企业请求人工", NOW)
         take_over(session, conv_id, people.hejie, NOW)
         note = add_note(session, conv_id, people.hejie, "该企业上周已来电咨询", NOW)
@@ -81,7 +85,9 @@ def test_two_threads_sending_the_same_client_message_store_it_once(factory: sess
         try:
             barrier.wait()
             with transaction(factory) as session:
-                message, duplicate = record_enterprise_message(session, "web-1", "same-id", "停电三天了", now=NOW)
+                message, duplicate = record_enterprise_message(
+                    session, "web-1", "same-id", "停电三天了", now=NOW
+                )
             results.append((message.id, message.seq, duplicate))
         except BaseException as exc:  # reported below; a thread must not swallow it
             errors.append(exc)

@@ -85,8 +85,13 @@ def load_people(factory: sessionmaker) -> People:
         tengfei_assignment = session.execute(
             select(Assignment).where(Assignment.enterprise_id == tengfei)
         ).scalar_one()
-        assert (tengfei_assignment.butler_id, tengfei_assignment.backup_butler_id) == (hejie.butler_id, wu.butler_id)
-        assert hejie.department_id == commerce and liu.department_id == industry and wu.department_id == industry
+        assert (tengfei_assignment.butler_id, tengfei_assignment.backup_butler_id) == (
+            hejie.butler_id,
+            wu.butler_id,
+        )
+        assert (
+            hejie.department_id == commerce and liu.department_id == industry and wu.department_id == industry
+        )
         return People(
             hejie=hejie,
             liu=liu,
