@@ -122,10 +122,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
 
 
 def _setup_console(app: web.Application) -> None:
-    # TEMPORARY guard while gateway/console/ is being written; removed once setup_console exists
-    try:
-        from gateway.console import setup_console  # type: ignore[attr-defined]
-    except ImportError:
-        log.error("gateway.console_missing: gateway.console.setup_console is not available yet")
-        return
+    # imported here: the console's modules import gateway.handoff, gateway.live and this package's keys
+    from gateway.console import setup_console
+
     setup_console(app)
