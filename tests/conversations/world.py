@@ -24,15 +24,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "appeals" / "demo"
 
 
-def build_registry_template(path: Path) -> Path:
+def import_demo_registry(url: str) -> None:
     """Migrate to head and import the demo departments and registry (as ``build_demo_world`` does)."""
-    url = f"sqlite:///{path}"
     upgrade_to_head(url)
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
         registry.import_departments(session, DEMO / "departments_demo.csv")
         registry.import_registry(session, DEMO / "registry_demo.csv")
     engine.dispose()
+
+
+def build_registry_template(path: Path) -> Path:
+    """A SQLite file with the demo registry, copied for each test."""
+    import_demo_registry(f"sqlite:///{path}")
     return path
 
 
