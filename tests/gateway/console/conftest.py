@@ -14,19 +14,24 @@ and the admin may see them) and one ticket of 万象 for 朱子涵.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, ClientWebSocketResponse
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from accounts.service import create_user
 from appeals.filing import create_ticket
 from appeals.models import Butler, Enterprise
+from appeals.settings import AppealsSettings
 from appeals.views import TicketCreate
 from conversations import service as conversations
+from storage.engine import make_engine, make_session_factory
 from storage.transaction import transaction
 from tests.gateway.conftest import MONDAY_10AM, PASSWORD, Clock, Gateway, start_gateway
 from tests.gateway.fake_rasa import FakeRasa
@@ -80,19 +85,6 @@ class Console:
         return ws
 
 
-@dataclass
-class World:
-    gateway: Gateway
-    ticket: str  # 腾飞's ticket, 何杰's
-    other_ticket: str  # 万象's ticket, 朱子涵's
-    conversation_id: int  # 腾飞's waiting conversation
-    butler_ids: dict[str, int]  # username -> appeals butler id
-    consoles: dict[str, Console]
-
-    def __getitem__(self, username: str) -> Console:
-        return self.consoles[username]
-
-
 async def log_in(gateway: Gateway, username: str, password: str = PASSWORD) -> Console:
     """Log in through the API and keep the cookie out of the client's shared jar."""
     response = await gateway.client.post(
@@ -106,14 +98,15 @@ async def log_in(gateway: Gateway, username: str, password: str = PASSWORD) -> C
 
 
 def file_ticket(
-    gateway: Gateway, enterprise: str, key: str, description: str = "我们厂停电三天了，影响生产"
+    factory: sessionmaker, enterprise: str, key: str, description: str = "我们厂停电三天了，影响生产"
 ) -> str:
-    with gateway.factory() as session:
+    """File a ticket for ``enterprise`` on Monday 10:00, as the chat would; it is routed to the enterprise's butler."""
+    with factory() as session:
         enterprise_id = session.execute(
             select(Enterprise.id).where(Enterprise.name == enterprise)
         ).scalar_one()
     ticket = create_ticket(
-        gateway.factory,
+        factory,
         TicketCreate(
             idempotency_key=key,
             category="用电用水用气",
@@ -124,13 +117,14 @@ def file_ticket(
             channel="web",
         ),
         now=MONDAY_10AM,
-        settings=gateway.settings.appeals_settings,
+        settings=AppealsSettings(database_url=str(factory.kw["bind"].url)),
     )
     return ticket.number
 
 
-def open_waiting_conversation(gateway: Gateway, sender: str, enterprise: str | None) -> int:
-    with transaction(gateway.factory) as session:
+def open_waiting_conversation(factory: sessionmaker, sender: str, enterprise: str | None) -> int:
+    """A conversation whose enterprise asked for a person (bound to ``enterprise`` when given)."""
+    with transaction(factory) as session:
         enterprise_id = (
             session.execute(select(Enterprise.id).where(Enterprise.name == enterprise)).scalar_one()
             if enterprise
@@ -141,9 +135,22 @@ def open_waiting_conversation(gateway: Gateway, sender: str, enterprise: str | N
         return conversations.request_handoff(session, sender, "企业请求人工服务").id
 
 
-async def build_world(gateway: Gateway) -> World:
+@dataclass(frozen=True)
+class Seed:
+    """What the template database holds besides the demo world."""
+
+    ticket: str
+    other_ticket: str
+    conversation_id: int
+    butler_ids: dict[str, int]
+
+
+def seed_console_world(url: str) -> Seed:
+    """Accounts, two tickets and a waiting conversation (argon2 is slow: done once per run, then copied)."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
     butler_ids: dict[str, int] = {}
-    with transaction(gateway.factory) as session:
+    with transaction(factory) as session:
         for username, (role, phone, department) in ACCOUNTS.items():
             user = create_user(session, username, PASSWORD, role, butler_phone=phone, department=department)
             assert user.butler_id is not None
@@ -151,15 +158,49 @@ async def build_world(gateway: Gateway) -> World:
         butler_ids["wu"] = session.execute(
             select(Butler.id).where(Butler.phone == "13800000031")
         ).scalar_one()
-    ticket = file_ticket(gateway, TENGFEI, "test:tengfei:1")
-    other = file_ticket(gateway, WANXIANG, "test:wanxiang:1", "模具厂用地手续卡住了")
-    conversation_id = open_waiting_conversation(gateway, TENGFEI_SENDER, TENGFEI)
-    consoles = {name: await log_in(gateway, name) for name in ACCOUNTS}
-    return World(gateway, ticket, other, conversation_id, butler_ids, consoles)
+    seed = Seed(
+        ticket=file_ticket(factory, TENGFEI, "test:tengfei:1"),
+        other_ticket=file_ticket(factory, WANXIANG, "test:wanxiang:1", "模具厂用地手续卡住了"),
+        conversation_id=open_waiting_conversation(factory, TENGFEI_SENDER, TENGFEI),
+        butler_ids=butler_ids,
+    )
+    engine.dispose()
+    return seed
+
+
+@dataclass
+class World:
+    gateway: Gateway
+    ticket: str  # 腾飞's ticket, 何杰's
+    other_ticket: str  # 万象's ticket, 朱子涵's
+    conversation_id: int  # 腾飞's waiting conversation
+    butler_ids: dict[str, int]  # username -> appeals butler id
+    consoles: dict[str, Console] = field(default_factory=dict)
+
+    async def as_(self, username: str) -> Console:
+        """The user logged in (once per test; log-ins are argon2-slow)."""
+        if username not in self.consoles:
+            self.consoles[username] = await log_in(self.gateway, username)
+        return self.consoles[username]
+
+
+@pytest.fixture(scope="session")
+def console_template(world_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Seed]:
+    path = tmp_path_factory.mktemp("console-world") / "console.db"
+    shutil.copy(world_template, path)
+    return path, seed_console_world(f"sqlite:///{path}")
 
 
 @pytest.fixture
-async def world(world_url: str, clock: Clock) -> AsyncIterator[World]:
+def console_url(console_template: tuple[Path, Seed], tmp_path: Path) -> str:
+    path = tmp_path / "console.db"
+    shutil.copy(console_template[0], path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+async def world(console_url: str, console_template: tuple[Path, Seed], clock: Clock) -> AsyncIterator[World]:
+    seed = console_template[1]
     # the outbox pump looks once at start-up and then rarely, so tests see pending notices
-    async with start_gateway(world_url, FakeRasa(), clock, notice_poll_seconds=3600.0) as gateway:
-        yield await build_world(gateway)
+    async with start_gateway(console_url, FakeRasa(), clock, notice_poll_seconds=3600.0) as gateway:
+        yield World(gateway, seed.ticket, seed.other_ticket, seed.conversation_id, dict(seed.butler_ids))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from accounts.models import AuditEntry
-from tests.gateway.conftest import PASSWORD, start_gateway
+from tests.gateway.conftest import PASSWORD, Clock, start_gateway
 from tests.gateway.console.conftest import World, log_in
 from tests.gateway.fake_rasa import FakeRasa
 
@@ -31,11 +31,10 @@ async def test_login_sets_an_httponly_strict_cookie_and_returns_the_csrf_token(w
     assert await me.json() == {"user": body["user"], "csrf_token": body["csrf_token"]}
 
 
-async def test_cookie_is_secure_when_the_gateway_is_served_behind_https(world_url: str, clock) -> None:  # type: ignore[no-untyped-def]
-    async with start_gateway(world_url, FakeRasa(), clock, cookie_secure=True) as gateway:
-        from tests.gateway.console.conftest import build_world
-
-        await build_world(gateway)
+async def test_cookie_is_secure_when_the_gateway_is_served_behind_https(
+    console_url: str, clock: Clock
+) -> None:
+    async with start_gateway(console_url, FakeRasa(), clock, cookie_secure=True) as gateway:
         response = await gateway.client.post(LOGIN, json={"username": "zhu", "password": PASSWORD})
         assert response.status == 200
         assert "Secure" in response.headers["Set-Cookie"]
@@ -84,12 +83,17 @@ async def test_login_is_rate_limited_after_five_failures(world: World) -> None:
 async def test_logins_are_audited_with_actor_and_time(world: World) -> None:
     with world.gateway.factory() as session:
         entries = session.execute(select(AuditEntry).where(AuditEntry.action == "login")).scalars().all()
-    assert {e.target for e in entries} >= {"user:hejie", "user:admin"}
+    assert entries == []  # nobody has logged in yet
+    await world.as_("hejie")
+    await world.as_("admin")
+    with world.gateway.factory() as session:
+        entries = session.execute(select(AuditEntry).where(AuditEntry.action == "login")).scalars().all()
+    assert sorted(e.target for e in entries) == ["user:admin", "user:hejie"]
     assert all(e.actor and e.created_at is not None for e in entries)
 
 
 async def test_logout_needs_csrf_and_ends_the_session(world: World) -> None:
-    hejie = world["hejie"]
+    hejie = await world.as_("hejie")
     refused = await hejie.post("/api/console/logout", csrf=False)
     assert refused.status == 403
     assert (await refused.json())["error"] == "csrf"
@@ -103,11 +107,12 @@ async def test_logout_needs_csrf_and_ends_the_session(world: World) -> None:
 
 
 async def test_a_new_login_gets_a_new_session_and_csrf_token(world: World) -> None:
+    first = await world.as_("hejie")
     again = await log_in(world.gateway, "hejie")
-    assert again.token != world["hejie"].token
-    assert again.csrf != world["hejie"].csrf
+    assert again.token != first.token
+    assert again.csrf != first.csrf
     # a CSRF token of another session does not pass
-    mixed = world["hejie"]
+    mixed = first
     response = await world.gateway.client.post(
         "/api/console/conversations/1/notes",
         json={"text": "备注"},
