@@ -620,12 +620,34 @@ function sendFrame(payload) {
 async function postMessage(payload) {
   const body = payload.type === "handoff" ? { id: payload.id, type: "handoff" } : { id: payload.id, text: payload.text };
   const data = await http("POST", API_MESSAGES, body);
-  if (data && Array.isArray(data.frames)) for (const frame of data.frames) handleServerFrame(frame);
+  applyHttpAnswer(data);
+  if (data && data.ack && typeof data.ack === "object") handleServerFrame({ type: "ack", ...data.ack, id: payload.id });
   const pending = state.pending.get(payload.id);
   if (pending) {
     // stored by the server even when no echo came back in this answer
     state.pending.delete(payload.id);
     if (pending.el) markSent(pending.el, null);
+  }
+  // without a socket no state frame comes: the accepted request itself says a person is being found
+  if (payload.type === "handoff" && $banner.dataset.state === "bot") setBanner("waiting", null, "");
+}
+
+/** Frames (and the state, when the server includes it) from an HTTP fallback answer. */
+function applyHttpAnswer(data) {
+  if (!data) return;
+  if (Array.isArray(data.frames)) {
+    for (const frame of data.frames) {
+      handleServerFrame(frame);
+      // no state frames over HTTP: a butler's message means a butler is serving
+      if (state.httpMode && frame.type === "message" && frame.from === "butler" && $banner.dataset.state !== "butler") {
+        setBanner("butler", frame.author || null, "");
+      }
+    }
+  }
+  if (data.state && typeof data.state === "object" && data.state.state) {
+    setBanner(data.state.state, data.state.butler, data.state.text);
+  } else if (typeof data.state === "string") {
+    setBanner(data.state, data.butler || null, "");
   }
 }
 
@@ -940,7 +962,7 @@ async function onSocketLost(wasOpen) {
 async function pollOnce() {
   if (!state.session) return;
   const data = await http("GET", `${API_MESSAGES}?after_seq=${encodeURIComponent(state.lastSeq)}`);
-  if (data && Array.isArray(data.frames)) for (const frame of data.frames) handleServerFrame(frame);
+  applyHttpAnswer(data);
 }
 
 function startHttpMode() {

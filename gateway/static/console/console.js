@@ -50,6 +50,19 @@ const KIND_LABELS = {
   no_answer: "助手未能回答",
   rating: "请企业评价",
 };
+// why a closed-loop action is greyed out (the server refuses it in this status anyway)
+const ACTION_HINTS = {
+  contact: "只有刚受理的工单需要登记首次联系",
+  reply: "已反馈或已办结的工单不能再答复，请添加备注",
+  answer: "请先记录联系或给出初步答复，再标记办结",
+  assign: "已办结的工单不能转交",
+  note: "当前状态不能添加备注",
+};
+function actionHint(action, status) {
+  if (status === "closed") return "工单已办结";
+  if (status === "answered" && action !== "assign") return "已反馈办理结果，正在等待企业评价";
+  return ACTION_HINTS[action] || "当前状态不能执行此操作";
+}
 const TOAST_MS = 7000;
 
 // ---------------------------------------------------------------- state
@@ -989,6 +1002,7 @@ function ticketActions(ticket) {
   const box = el("div", "ticket-actions");
   box.append(el("h3", "section-title", "办理"));
   if (ticket.status === "closed") box.append(el("p", "muted", "工单已办结，只能添加备注。"));
+  else if (ticket.status === "answered") box.append(el("p", "muted", "已反馈办理结果，正在等待企业评价。"));
 
   const cards = [
     {
@@ -1040,10 +1054,14 @@ function ticketActions(ticket) {
   ];
   const grid = el("div", "action-grid");
   for (const card of cards) {
-    if (!can(card.action) && !(card.action === "assign" && can("transfer"))) continue;
+    const allowedNow = can(card.action) || (card.action === "assign" && can("transfer"));
     const form = el("form", "action-card");
     form.dataset.action = card.action;
     form.append(el("h4", "", card.title));
+    if (!allowedNow) {
+      form.classList.add("unavailable");
+      form.append(el("p", "action-hint", actionHint(card.action, ticket.status)));
+    }
     let select = null;
     if (card.transfer) {
       select = el("select");
@@ -1070,6 +1088,9 @@ function ticketActions(ticket) {
     button.type = "submit";
     button.id = card.id;
     form.append(button);
+    if (!allowedNow) {
+      for (const control of form.querySelectorAll("textarea, select, button")) control.disabled = true;
+    }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const value = text.value.trim();
