@@ -51,7 +51,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     dropped = [
         item
         for item in items
-        if getattr(item, "callspec", None) is not None and item.callspec.params.get("db_url") == "postgresql"
+        if getattr(item, "callspec", None) is not None and item.callspec.params.get("db_url") == "postgresql"  # type: ignore[attr-defined]
     ]
     if not dropped:
         return
