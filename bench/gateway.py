@@ -98,6 +98,7 @@ def summary(seconds: list[float]) -> dict[str, Any]:
 
 def demo_database(workdir: Path) -> str:
     """A fresh SQLite database with the schema and the demo knowledge base, as `make setup` builds it."""
+    workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "butler.db"
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
@@ -135,6 +136,17 @@ def lift_child_limit(pid: int, needed: int) -> int:
 
 def open_descriptors(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    """The one-minute load average: the machine is shared, so the report says how busy it was."""
+    return round(os.getloadavg()[0], 2)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -214,7 +226,13 @@ def measure_hop(
         identity_secret=secret,
     ) as gateway:
         asyncio.run(hop(rasa.webhook, gateway, 1, 5))  # warm-up: both paths, both caches
-        return asyncio.run(hop(rasa.webhook, gateway, plan.hop_rounds, plan.hop_per_conversation))
+        load, cpu = load_average(), cpu_seconds(gateway.pid)
+        result = asyncio.run(hop(rasa.webhook, gateway, plan.hop_rounds, plan.hop_per_conversation))
+        cpu = cpu_seconds(gateway.pid) - cpu
+    messages = result["gateway"]["messages"]
+    result["gateway_cpu_ms_per_message"] = round(cpu * 1000 / messages, 1) if messages else None
+    result["load_average"] = [load, load_average()]
+    return result
 
 
 # -- 2. capacity --------------------------------------------------------------------------
@@ -270,7 +288,9 @@ async def capacity(
         "active_target": plan.active_conversations,
         "active_seconds": active_seconds,
         "rss_mb_idle": rss_mb(pid),
+        "load_average": [load_average()],
     }
+    cpu = cpu_seconds(pid)
     errors: dict[str, int] = {}
     connector = aiohttp.TCPConnector(limit=0)  # one connection per WebSocket, no pool cap
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
@@ -280,6 +300,8 @@ async def capacity(
         result["open_seconds"] = round(time.perf_counter() - started, 1)
         await asyncio.sleep(2)
         result["opened"] = len(chats)
+        result["gateway_cpu_ms_per_open"] = round((cpu_seconds(pid) - cpu) * 1000 / max(1, len(chats)), 1)
+        cpu = cpu_seconds(pid)
         result["rss_mb_open"] = rss_mb(pid)
         result["gateway_fds_open"] = open_descriptors(pid)
 
@@ -293,6 +315,8 @@ async def capacity(
             ]
         )
         elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(pid) - cpu
+        result["load_average"].append(load_average())
         await asyncio.sleep(2)  # late or duplicated frames would arrive now
         result["rss_mb_end"] = rss_mb(pid)
         result["rss_mb_peak"] = peak_rss_mb(pid)
@@ -317,6 +341,8 @@ async def capacity(
             "sent_per_sender": {chat.sender: len(chat.sent_ids) for chat in active},
             "turns": summary(latencies),
             "messages_per_s": round(len(latencies) / elapsed, 1) if elapsed else None,
+            "gateway_cpu_ms_per_message": round(cpu * 1000 / len(latencies), 1) if latencies else None,
+            "gateway_cpu_share": round(cpu / elapsed, 2) if elapsed else None,
             "turn_failures": failures,
             "audit": asdict(totals),
             "no_drop_no_duplicate": totals.clean and not failures,
@@ -333,7 +359,7 @@ def _get(url: str) -> str:
 
 
 def measure_capacity_fake(workdir: Path, plan: Plan, database_url: str) -> dict[str, Any]:
-    secret, token = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    secret, token = secrets.token_hex(32), secrets.token_hex(24)  # hex: a token may not start with "-"
     with (
         fake_rasa(workdir, plan.fake_delay_ms) as url,
         running_gateway(
@@ -392,10 +418,10 @@ def run(plan: Plan = FULL, *, real_capacity: bool = True) -> dict[str, Any]:
     workdir = ROOT / "var" / "bench" / "gateway"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    database_url = demo_database(workdir)
+    # each gateway starts on a fresh database, the hop first, so no run measures another's rows
+    database_url = demo_database(workdir / "real")
     results: dict[str, Any] = {"plan": asdict(plan)}
-    results["capacity_fake_rasa"] = measure_capacity_fake(workdir, plan, database_url)
-    secret, token = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    secret, token = secrets.token_hex(32), secrets.token_hex(24)  # hex: a token may not start with "-"
     with running_assistant(
         MODEL,
         workdir / "rasa",
@@ -408,6 +434,7 @@ def run(plan: Plan = FULL, *, real_capacity: bool = True) -> dict[str, Any]:
                 workdir, plan, database_url, secret, token, rasa
             )
             results["capacity_real_rasa"]["rasa_rss_mb"] = rss_mb(rasa.rasa_pid)
+    results["capacity_fake_rasa"] = measure_capacity_fake(workdir, plan, demo_database(workdir / "fake"))
     return results
 
 
@@ -428,7 +455,7 @@ def _capacity_lines(label: str, r: dict[str, Any]) -> list[str]:
         f"{a['acked_once']:,} / {a['replied_once']:,} | "
         f"{a['ack_missing'] + a['reply_missing']} / {a['ack_repeated'] + a['reply_repeated']} / "
         f"{a['seq_missing']} / {a['seq_repeated']} | {errors} | {t['p50_ms']} / {t['p95_ms']} | "
-        f"{r['messages_per_s']} |"
+        f"{r['messages_per_s']} | {r['gateway_cpu_ms_per_message']} ({r['gateway_cpu_share']:.0%}) |"
     ]
 
 
@@ -468,7 +495,9 @@ def report_lines(results: dict[str, Any]) -> list[str]:
     lines.append(
         f"Turns that failed or timed out through the gateway: {failures}"
         + (f" ({hop_['failures']})" if failures else "")
-        + f"; bot frames after the end of a turn: {hop_['audit']['late_frames']}."
+        + f"; bot frames after the end of a turn: {hop_['audit']['late_frames']}. "
+        f"The gateway used {hop_['gateway_cpu_ms_per_message']} ms of CPU per message; one-minute load "
+        f"average {hop_['load_average'][0]} → {hop_['load_average'][1]} on {os.cpu_count()} cores."
     )
     lines += [
         "",
@@ -481,8 +510,9 @@ def report_lines(results: dict[str, Any]) -> list[str]:
         "the others stay open and idle. The client raises its open-files limit and the gateway's (prlimit). "
         f"**Fake Rasa**: bench/gateway_fake_rasa.py answers each webhook call with one short fixed guide reply "
         f"after {plan['fake_delay_ms']:g} ms — this run measures the gateway, not NLU. **Real Rasa**: the "
-        "trained assistant, shorter, cycling the guide questions; there the turn time is mostly Rasa's "
-        "queue (it answers about 55 messages/s on this machine, bench/latency.py).",
+        "trained assistant, shorter, cycling the guide questions; there the turn time includes Rasa's "
+        "queue (it answers about 55 messages/s with 16 conversations at once, bench/latency.py). Each "
+        "gateway starts on a fresh database.",
         "",
         "Every message must get exactly one `ack` and exactly one reply, and each conversation's `seq` "
         "numbers must run 1, 2, 3… with no gap and no repeat. RSS is the gateway process's VmRSS: before "
@@ -490,8 +520,8 @@ def report_lines(results: dict[str, Any]) -> list[str]:
         "",
         "| Rasa | open / target (time to open) | active × duration | gateway RSS MB | gateway fds | "
         "messages | exactly one ack / one reply | missing / repeated (ack+reply), seq gaps / repeats | "
-        "connection errors | turn p50 / p95 ms | messages/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "connection errors | turn p50 / p95 ms | messages/s | gateway CPU ms per message (share of one core) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     fake = results["capacity_fake_rasa"]
     lines += _capacity_lines("fake (fixed reply)", fake)
@@ -517,6 +547,17 @@ def report_lines(results: dict[str, Any]) -> list[str]:
             if real
             else " Real assistant: not run."
         )
+    )
+    lines.append(
+        "One-minute load average during the runs (start → end of the active phase), on "
+        f"{os.cpu_count()} cores shared with the client, Rasa and anything else on the machine: "
+        + "; ".join(
+            f"{label} {r['load_average'][0]} → {r['load_average'][-1]}"
+            for label, r in (("fake", fake), ("real", real))
+            if r
+        )
+        + f". Opening a conversation (session + WebSocket) cost the gateway {fake['gateway_cpu_ms_per_open']} ms "
+        "of CPU."
     )
     fr = fake["fake_rasa"]
     lines.append(
