@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,8 @@ class Console:
     async def post(self, path: str, body: Any = None, *, csrf: bool = True, **kwargs: Any) -> ClientResponse:
         if body is not None:
             kwargs["json"] = body
-        return await self.gateway.client.post(path, headers=self.headers(csrf), **kwargs)
+        headers = {**self.headers(csrf), **kwargs.pop("headers", {})}
+        return await self.gateway.client.post(path, headers=headers, **kwargs)
 
     async def json(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
         response = await (self.get(path) if method == "GET" else self.post(path, body))
@@ -130,9 +132,10 @@ def open_waiting_conversation(factory: sessionmaker, sender: str, enterprise: st
             if enterprise
             else None
         )
-        conversations.get_or_open(session, sender, "web", enterprise_id)
-        conversations.record_enterprise_message(session, sender, "m1", "我要找人工")
-        return conversations.request_handoff(session, sender, "企业请求人工服务").id
+        at = MONDAY_10AM.astimezone(timezone.utc).replace(tzinfo=None)  # the tables keep naive UTC
+        conversations.get_or_open(session, sender, "web", enterprise_id, now=at)
+        conversations.record_enterprise_message(session, sender, "m1", "我要找人工", now=at)
+        return conversations.request_handoff(session, sender, "企业请求人工服务", at).id
 
 
 @dataclass(frozen=True)

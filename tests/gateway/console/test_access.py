@@ -16,7 +16,7 @@ from accounts.models import AuditEntry
 from appeals.models import Ticket, TicketEvent
 from conversations.models import Conversation, ConversationMessage
 from gateway.console.openapi import build_openapi
-from tests.gateway.console.conftest import TENGFEI_SENDER, Console, World
+from tests.gateway.console.conftest import TENGFEI_SENDER, World
 
 
 @dataclass(frozen=True)
