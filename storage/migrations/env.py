@@ -5,12 +5,19 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
+import accounts.models  # noqa: E402
 import appeals.models  # noqa: E402
+import conversations.models  # noqa: E402
 import knowledge.models  # noqa: E402
 from storage.engine import make_engine
 from storage.settings import Settings
 
-target_metadata = [knowledge.models.Base.metadata, appeals.models.Base.metadata]
+target_metadata = [
+    knowledge.models.Base.metadata,
+    appeals.models.Base.metadata,
+    conversations.models.Base.metadata,
+    accounts.models.Base.metadata,
+]
 
 
 def _url() -> str:
