@@ -71,6 +71,11 @@ async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
     await hub.close_all()
 
 
+async def close_sockets(app: web.Application) -> None:
+    """On shutdown, close the long-lived sockets so their handlers end and Ctrl-C does not hang."""
+    await app[HUB_KEY].close_all()
+
+
 async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     """The background loops; cancelled first at shutdown."""
     tasks = start_tasks(app)
@@ -107,6 +112,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app[RASA_BACKLOG_KEY] = {}
     app[WATCHERS_KEY] = []
     app.cleanup_ctx.extend([database_ctx, rasa_ctx, hub_ctx, tasks_ctx])
+    app.on_shutdown.append(close_sockets)  # type: ignore[arg-type]  # aiohttp 3.9 mistypes the signal
     app.router.add_get("/", home, name="home")
     app.router.add_get("/api/health", health, name="health")
     app.router.add_get("/chat", chat_page, name="chat_page")

@@ -202,11 +202,15 @@ async def _record_for_butler(
     if not await handoff.mirror(app, conversation.sender, []):
         return  # the pause has not reached Rasa: do not let the assistant answer
     try:
-        await app[RASA_KEY].send(conversation.sender, text, _identity(app, conversation))
+        replies = await app[RASA_KEY].send(conversation.sender, text, _identity(app, conversation))
     except RasaUnavailable as exc:
         log.warning(
             "gateway.chat.paused_record_failed conversation=%s reason=%s", conversation.id, exc.reason
         )
+        return
+    if replies:  # Rasa answered, so it was not paused (a pause lost in a restart): pause it now
+        log.warning("gateway.chat.rasa_not_paused conversation=%s", conversation.id)
+        await handoff.mirror(app, conversation.sender, [{"event": "pause"}])
 
 
 async def _ask_assistant(
@@ -220,6 +224,11 @@ async def _ask_assistant(
         if not await handoff.mirror(app, sender, []):
             raise RasaUnavailable("tracker events pending")
         replies = merge_replies(await app[RASA_KEY].send(sender, text, _identity(app, conversation)))
+        if not replies and await app[RASA_KEY].is_paused(sender):
+            # a resume lost in a restart: the assistant is ours again, so it answers this message
+            log.warning("gateway.chat.rasa_still_paused conversation=%s", conversation.id)
+            await app[RASA_KEY].append_events(sender, [{"event": "resume"}])
+            replies = merge_replies(await app[RASA_KEY].send(sender, text, _identity(app, conversation)))
     except RasaUnavailable as exc:
         log.warning("gateway.chat.rasa_unavailable conversation=%s reason=%s", conversation.id, exc.reason)
         replies = []

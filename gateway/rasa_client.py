@@ -58,6 +58,21 @@ class RasaClient:
         messages = result.get("messages") if isinstance(result, dict) else None
         return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
+    async def is_paused(self, sender: str) -> bool:
+        """Whether the sender's tracker is paused (the ``paused`` field of its state)."""
+        query = {"include_events": "NONE", **self._auth()}
+        url = self._conversation_url(sender, "tracker")
+        try:
+            async with self._session.get(url, params=query) as response:
+                if response.status >= 400:
+                    raise RasaUnavailable(f"HTTP {response.status}")
+                state = await response.json(content_type=None)
+        except RasaUnavailable:
+            raise
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        return bool(state.get("paused")) if isinstance(state, dict) else False
+
     def _auth(self) -> dict[str, str]:
         return {"token": self._token} if self._token else {}
 

@@ -36,6 +36,7 @@ class FakeRasa:
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
         app.router.add_post("/conversations/{sender}/tracker/events", self._events)
         app.router.add_post("/conversations/{sender}/trigger_intent", self._trigger)
+        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
         return app
 
     # -- what the tests read ----------------------------------------------------------------
@@ -90,6 +91,13 @@ class FakeRasa:
             elif event.get("event") == "resume":
                 self.paused.discard(sender)
         return web.json_response({"sender_id": sender})
+
+    async def _tracker(self, request: web.Request) -> web.Response:
+        sender = request.match_info["sender"]
+        self.calls.append(Call(f"tracker/{sender}", dict(request.query), None))
+        if not self._authorised(request):
+            return web.json_response({"status": "failure", "reason": "NotAuthenticated"}, status=401)
+        return web.json_response({"sender_id": sender, "paused": sender in self.paused})
 
     async def _trigger(self, request: web.Request) -> web.Response:
         sender = request.match_info["sender"]

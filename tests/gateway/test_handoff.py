@@ -275,3 +275,28 @@ async def test_a_restart_keeps_the_hand_off_and_every_frame(world_url: str, cloc
         await handoff.send_butler_message(again.app, cid, hejie, "还在吗？")
         (reply,) = await quiet(ws)
         assert reply["seq"] == 5 and reply["author"] == "何杰"
+
+
+async def test_a_resume_that_never_reached_rasa_is_repaired_at_the_next_question(gw: Gateway) -> None:
+    token, sender = await gw.open_session()
+    ws = await gw.connect(token)
+    gw.fake.paused.add(sender)  # Rasa still paused, as after a gateway restart that lost the resume
+
+    frames = await say(ws, "m1", "你好")
+
+    assert frames[-1]["from"] == "bot" and frames[-1]["text"] == "答复：你好"
+    assert gw.fake.events(sender) == [{"event": "resume"}]
+
+
+async def test_a_pause_that_never_reached_rasa_is_repaired_at_the_next_message(gw: Gateway) -> None:
+    token, sender = await gw.open_session()
+    ws = await gw.connect(token)
+    await ws.send_json({"type": "handoff", "id": "b1"})
+    await quiet(ws)
+    gw.fake.paused.discard(sender)  # the pause was lost
+
+    frames = await say(ws, "m2", "有人吗")
+
+    assert [f.get("from") for f in frames if f["type"] == "message"] == ["enterprise"]
+    assert gw.fake.events(sender) == [{"event": "pause"}, {"event": "pause"}]
+    assert sender in gw.fake.paused
