@@ -14,6 +14,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from http.cookies import CookieError
 
 from aiohttp import web
 from sqlalchemy.orm import Session
@@ -50,9 +51,28 @@ ConsoleHandler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def session_token(request: web.Request) -> str:
+    """The ``butler_session`` cookie, also from a Cookie header the standard parser rejects.
+
+    ``http.cookies`` refuses or stops at one odd cookie (``CookieError``, or silently);
+    a browser sends whatever other sites on the host set, so ours is then read by hand.
+    """
+    try:
+        token = request.cookies.get(COOKIE_NAME, "")
+    except CookieError:
+        token = ""
+    if token:
+        return token
+    for part in request.headers.get("Cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE_NAME:
+            return value.strip().strip('"')
+    return ""
+
+
 async def caller_for(request: web.Request) -> Caller | None:
     """The session behind the request's cookie, ``None`` without a live one (forged, expired, logged out)."""
-    token = request.cookies.get(COOKIE_NAME, "")
+    token = session_token(request)
     if not token or len(token) > 256:
         return None
     now = naive(now_utc(request.app))

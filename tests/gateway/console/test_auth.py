@@ -119,3 +119,14 @@ async def test_a_new_login_gets_a_new_session_and_csrf_token(world: World) -> No
         headers={"Cookie": f"butler_session={mixed.token}", "X-CSRF-Token": again.csrf},
     )
     assert response.status == 403
+
+
+async def test_a_malformed_cookie_header_is_refused_or_read_but_never_an_error(world: World) -> None:
+    client = world.gateway.client
+    odd = "a=1; .=x; weird name=2"
+    anonymous = await client.get("/api/console/me", headers={"Cookie": odd})
+    assert anonymous.status == 401
+    hejie = await world.as_("hejie")
+    mixed = await client.get("/api/console/me", headers={"Cookie": f"{odd}; butler_session={hejie.token}"})
+    assert mixed.status == 200
+    assert (await mixed.json())["user"]["username"] == "hejie"
