@@ -25,6 +25,7 @@ from accounts.service import actor_for, record_audit
 from accounts.views import UserPublic
 from appeals.deadlines import load_calendar
 from conversations import service as conversations
+from conversations.errors import ConversationNotFound
 from conversations.views import SYSTEM_ACTOR, Actor, ConversationPublic, MessagePublic, scope_for
 from gateway import live
 from gateway.db import naive, now_utc, run_db
@@ -175,7 +176,13 @@ async def request_handoff_locked(
 async def take_over(app: web.Application, conversation_id: int, user: UserPublic | Actor) -> HandoffResult:
     """A butler takes the conversation (from ``waiting`` or straight from ``bot``); Rasa is paused."""
     actor = as_actor(user)
-    sender = await _sender_of(app, conversation_id, actor)
+    try:
+        sender = await _sender_of(app, conversation_id, actor)
+    except ConversationNotFound:
+        # a duty-queue conversation leaves the others' scope the moment one butler takes it:
+        # the domain tells the late click "already taken by X" (or "not found" when it is not so)
+        await run_db(app, lambda s: conversations.take_over(s, conversation_id, actor, naive(now_utc(app))))
+        raise
     async with app[HUB_KEY].lock(sender):
         now = now_utc(app)
 
