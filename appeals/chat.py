@@ -5,6 +5,14 @@ command line call the same ones, so who may see what and how a filing is made
 idempotent are decided here once. Functions that take ``session`` flush but never
 commit (the caller owns the transaction); ``submit_appeal`` owns its own, because
 filing retries on lock timeouts.
+
+The chat turns at the end (``start_appeal``, ``file_appeal``, ``ticket_status``,
+``rate_from_chat``, ``rating_prompt``) are what one chat action calls for one user
+message. They take the session factory because a turn has optional steps (binding
+the enterprise, asking for a pending rating) that run in their own short
+transactions: a failed optional step never hides or undoes the main answer. They
+return plain dataclasses with an ``error`` sentence instead of raising
+``AppealError``/``StorageError`` into the dialogue.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,16 +30,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from appeals.access import TicketScope, get_ticket_in_scope, list_tickets_in_scope, scope_condition
+from appeals.categories import infer_category
 from appeals.deadlines import load_calendar
-from appeals.errors import NotFound
+from appeals.errors import AppealError, NotFound
 from appeals.filing import create_ticket
 from appeals.identity import VerifiedIdentity, verify_identity
 from appeals.lifecycle import mark_answered, rate_ticket
 from appeals.models import Enterprise, Ticket
-from appeals.queries import office_now, settings_or_default, ticket_public, with_history
+from appeals.queries import find_enterprise, office_now, settings_or_default, ticket_public, with_history
 from appeals.settings import AppealsSettings
 from appeals.states import ANSWERED
 from appeals.views import RatingOutcome, TicketCreate, TicketPublic
+from storage.errors import StorageError
+from storage.transaction import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +162,23 @@ def tickets_to_rate(
     calendar = load_calendar(session, cfg)
     moment = office_now(now, cfg)
     return [ticket_public(ticket, moment, cfg, calendar) for ticket in tickets]
+
+
+def next_ticket_to_rate(
+    session: Session,
+    scope: TicketScope,
+    enterprise_id: int | None = None,
+    *,
+    now: datetime | None = None,
+    settings: AppealsSettings | None = None,
+) -> TicketPublic | None:
+    """The ticket to ask a rating for when several wait: the one answered longest ago.
+
+    The enterprise hears about its answers in the order the butlers gave them; the
+    others are asked after this one is rated.
+    """
+    pending = tickets_to_rate(session, scope, enterprise_id, now=now, settings=settings)
+    return pending[0] if pending else None
 
 
 # -- filing -------------------------------------------------------------------------------
@@ -300,3 +329,274 @@ def answer_ticket(
     if get_ticket_in_scope(session, scope, number, now=now, settings=settings) is None:
         raise NotFound(f"没有找到工单 {number}")
     return mark_answered(session, number, actor, text, now=now, settings=settings)
+
+
+# -- chat turns ---------------------------------------------------------------------------
+
+_FAILURES = (AppealError, StorageError)
+
+
+@dataclass(frozen=True)
+class ChatCaller:
+    """Who writes, as the chat action read it from the tracker.
+
+    Only a gateway-signed identity in ``metadata`` binds an enterprise; anything else
+    there binds nothing. ``enterprise_id``/``enterprise_name`` are what the
+    conversation was bound to so far (its slots).
+    """
+
+    sender: str
+    metadata: Mapping[str, Any] | None = None
+    enterprise_id: int | None = None
+    enterprise_name: str | None = None
+
+
+def _identity(caller: ChatCaller, settings: AppealsSettings) -> VerifiedIdentity | None:
+    return identity_from_metadata(caller.metadata, caller.sender, settings)
+
+
+def _bind(session_factory: sessionmaker, caller: ChatCaller, identity: VerifiedIdentity | None) -> Binding:
+    """Bind as ``bind_enterprise`` does; if the database fails, keep the binding the chat had."""
+    try:
+        with transaction(session_factory) as session:
+            return bind_enterprise(session, identity, caller.enterprise_id, caller.enterprise_name)
+    except _FAILURES as exc:
+        logger.warning(
+            "appeals.bind_failed error=%s", type(exc).__name__, extra={"event": "appeals.bind_failed"}
+        )
+        return Binding(caller.enterprise_id, caller.enterprise_name)
+
+
+def _next_to_rate(
+    session_factory: sessionmaker,
+    scope: TicketScope,
+    enterprise_id: int | None,
+    settings: AppealsSettings,
+) -> TicketPublic | None:
+    """``next_ticket_to_rate`` as an optional step: a failure only means the question waits."""
+    try:
+        with transaction(session_factory) as session:
+            return next_ticket_to_rate(session, scope, enterprise_id, settings=settings)
+    except _FAILURES as exc:
+        logger.warning(
+            "appeals.pending_ratings_failed error=%s",
+            type(exc).__name__,
+            extra={"event": "appeals.pending_ratings_failed"},
+        )
+        return None
+
+
+def enterprise_fixed(caller: ChatCaller, *, settings: AppealsSettings) -> bool:
+    """True when the logged-in account names the enterprise: the chat may not change it."""
+    identity = _identity(caller, settings)
+    return identity is not None and identity.enterprise_id is not None
+
+
+@dataclass(frozen=True)
+class AppealStart:
+    """A fresh filing: the binding, the id that makes its retries file once, the category guessed."""
+
+    binding: Binding
+    appeal_id: str
+    category_guess: str | None
+
+
+def start_appeal(
+    session_factory: sessionmaker,
+    caller: ChatCaller,
+    description: str | None,
+    *,
+    settings: AppealsSettings,
+) -> AppealStart:
+    """Start a filing; it starts even when the binding cannot be read (the form then asks)."""
+    binding = _bind(session_factory, caller, _identity(caller, settings))
+    guess = infer_category(description) if description else None
+    return AppealStart(binding, uuid.uuid4().hex, guess)
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What filing from the chat did: the ``ticket``, or the ``error`` sentence; ``appeal_id`` to retry with.
+
+    ``to_rate`` is an answered ticket to ask a rating for now, if one waits.
+    """
+
+    appeal_id: str
+    ticket: TicketPublic | None = None
+    error: str = ""
+    to_rate: TicketPublic | None = None
+
+
+def file_appeal(
+    session_factory: sessionmaker,
+    caller: ChatCaller,
+    form: AppealForm,
+    *,
+    appeal_id: str | None,
+    channel: str,
+    settings: AppealsSettings,
+) -> Filing:
+    """File the confirmed appeal once (``submit_appeal``); without an ``appeal_id`` its contents key it."""
+    key = appeal_id or content_appeal_id(
+        str(form.enterprise_id),
+        form.category,
+        form.description,
+        form.contact_name,
+        form.contact_phone,
+        form.urgency,
+    )
+    try:
+        ticket = submit_appeal(
+            session_factory,
+            form,
+            sender=caller.sender,
+            appeal_id=key,
+            channel=channel,
+            sender_id=caller.sender,
+            settings=settings,
+        )
+    except _FAILURES as exc:
+        logger.warning(
+            "appeals.submit_failed error=%s", type(exc).__name__, extra={"event": "appeals.submit_failed"}
+        )
+        return Filing(key, error=str(exc))
+    logger.info(
+        "appeals.submitted number=%s",
+        ticket.number,
+        extra={"event": "appeals.submitted", "number": ticket.number},
+    )
+    scope = chat_scope(caller.sender, _identity(caller, settings))
+    return Filing(key, ticket, to_rate=_next_to_rate(session_factory, scope, form.enterprise_id, settings))
+
+
+@dataclass(frozen=True)
+class StatusReply:
+    """What a status question gets.
+
+    ``kind``: ``tickets`` (``tickets``, and ``to_rate`` if one waits for a rating),
+    ``not_found`` (no ticket ``number`` in scope), ``none`` (no tickets yet),
+    ``need_enterprise`` (unbound, no credit code given), ``unknown_enterprise``
+    (``credit_code`` is not in the registry) or ``error`` (``error``).
+    ``binding`` may have changed: the identity, or a credit code, bound the chat.
+    """
+
+    kind: str
+    binding: Binding
+    tickets: list[TicketPublic] = field(default_factory=list)
+    number: str | None = None
+    credit_code: str | None = None
+    to_rate: TicketPublic | None = None
+    error: str = ""
+
+
+def ticket_status(
+    session_factory: sessionmaker,
+    caller: ChatCaller,
+    *,
+    number: str | None,
+    credit_code: str | None,
+    limit: int = 3,
+    settings: AppealsSettings,
+) -> StatusReply:
+    """The ticket ``number``, or the latest ``limit`` ones, that this conversation may see.
+
+    An unbound conversation may name its enterprise by ``credit_code``; that binds the
+    chat but grants nothing: without a verified identity it still sees only the
+    tickets it filed itself.
+    """
+    identity = _identity(caller, settings)
+    binding = _bind(session_factory, caller, identity)
+    scope = chat_scope(caller.sender, identity)
+    try:
+        with transaction(session_factory) as session:
+            if binding.enterprise_id is None:
+                if credit_code is None:
+                    return StatusReply("need_enterprise", binding)
+                found = find_enterprise(session, credit_code)
+                if found is None:
+                    return StatusReply("unknown_enterprise", binding, credit_code=credit_code.upper())
+                binding = Binding(found.id, found.name, changed=True)
+            tickets = visible_tickets(
+                session, scope, binding.enterprise_id, number=number, limit=limit, settings=settings
+            )
+    except _FAILURES as exc:
+        return StatusReply("error", binding, number=number, error=str(exc))
+    if not tickets:
+        return StatusReply("not_found" if number else "none", binding, number=number)
+    to_rate = _next_to_rate(session_factory, scope, binding.enterprise_id, settings)
+    return StatusReply("tickets", binding, tickets, number=number, to_rate=to_rate)
+
+
+@dataclass(frozen=True)
+class RatingTurn:
+    """What a rating message led to.
+
+    ``step`` is ``None`` when the conversation is bound to no enterprise, or when
+    ``error`` says why nothing was recorded; ``to_rate`` is the next ticket waiting
+    for a rating after one was rated.
+    """
+
+    binding: Binding
+    step: RatingStep | None = None
+    error: str = ""
+    to_rate: TicketPublic | None = None
+
+
+def rate_from_chat(
+    session_factory: sessionmaker,
+    caller: ChatCaller,
+    *,
+    number: str | None,
+    score: str | None,
+    comment: str,
+    settings: AppealsSettings,
+) -> RatingTurn:
+    """Record the enterprise's rating (``record_rating``) for a ticket this conversation may see."""
+    identity = _identity(caller, settings)
+    binding = _bind(session_factory, caller, identity)
+    if binding.enterprise_id is None:
+        return RatingTurn(binding)
+    scope = chat_scope(caller.sender, identity)
+    try:
+        with transaction(session_factory) as session:
+            step = record_rating(
+                session,
+                scope,
+                binding.enterprise_id,
+                number=number,
+                score=score,
+                comment=comment,
+                actor=f"企业（{binding.enterprise_name or '在线评价'}）",
+                settings=settings,
+            )
+    except _FAILURES as exc:
+        return RatingTurn(binding, error=str(exc))
+    if step.kind != "rated":
+        return RatingTurn(binding, step)
+    return RatingTurn(
+        binding, step, to_rate=_next_to_rate(session_factory, scope, binding.enterprise_id, settings)
+    )
+
+
+def rating_prompt(
+    session_factory: sessionmaker, caller: ChatCaller, number: str | None, *, settings: AppealsSettings
+) -> TicketPublic | None:
+    """The ticket to ask a rating for when the gateway delivers an ``answered`` notice, else ``None``.
+
+    The notice's intent can also be typed as a payload, so the ticket must be one this
+    conversation may see (filed from it, or its verified enterprise's) and still wait for a rating.
+    """
+    if not number:
+        return None
+    scope = chat_scope(caller.sender, _identity(caller, settings))
+    try:
+        with transaction(session_factory) as session:
+            tickets = visible_tickets(session, scope, caller.enterprise_id, number=number, settings=settings)
+    except _FAILURES as exc:
+        logger.warning(
+            "appeals.ask_rating_failed error=%s",
+            type(exc).__name__,
+            extra={"event": "appeals.ask_rating_failed"},
+        )
+        return None
+    return tickets[0] if tickets and tickets[0].awaiting_rating else None

@@ -221,3 +221,33 @@ def status_text(ticket: TicketPublic) -> str:
         note = f"：{event.note}" if event.note else ""
         lines.append(f"{event.at:%m-%d %H:%M} {event.kind_label}{note}")
     return "\n".join(lines)
+
+
+def ticket_card(ticket: TicketPublic) -> dict[str, Any]:
+    """The machine-readable view of a ticket that every chat channel renders (``custom`` kind ``ticket``).
+
+    The web chat draws it with its light, the WeChat channel will too, and the
+    gateway reads ``urgency``: a ticket card saying 紧急 hands the conversation to a person.
+    """
+    deadline = ticket.current_deadline
+    return {
+        "kind": "ticket",
+        "number": ticket.number,
+        "status": ticket.status,
+        "status_label": ticket.status_label,
+        "category": ticket.category,
+        "urgency": ticket.urgency,
+        "butler_name": ticket.butler_name,
+        "butler_phone": ticket.butler_phone,
+        "current_deadline": (
+            {"label": deadline.label, "due": deadline.due.isoformat(), "light": deadline.light}
+            if deadline is not None
+            else None
+        ),
+        "awaiting_rating": ticket.awaiting_rating,
+    }
+
+
+def rating_card(ticket: TicketPublic) -> dict[str, Any]:
+    """The rating prompt as data (``custom`` kind ``rating``): a channel without buttons still knows the ticket."""
+    return {"kind": "rating", "ticket_number": ticket.number}

@@ -254,3 +254,23 @@ def wants_change_without_field(tracker: Tracker) -> bool:
         intent in ("deny", "correct_field") or is_deny(tracker, text) or any(w in text for w in CHANGE_WORDS)
     )
     return wants_change and named_field(tracker) is None
+
+
+def replacement_in(field: str, text: str) -> str | None:
+    """The new value a correction names for ``field`` ("手机号错了，改成13800138000"), else ``None``.
+
+    The enterprise and the description are always asked again in full.
+    """
+    if field == "contact_phone":
+        return mobile_in(text)
+    if field == "appeal_category":
+        named = categories_named(text)
+        return named[0] if len(named) == 1 else None
+    value = new_value_in(text)
+    if value is None:
+        return None
+    if field == "contact_name":
+        return value if looks_like_name(value) else None
+    if field == "appeal_urgency":
+        return urgency_in(value)
+    return None

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
+from sqlalchemy.orm import sessionmaker
 
 from bot.actions.services import get_services
+from storage.engine import make_engine, make_session_factory
+from tests.actions.appeal_world import SECRET
+from tests.conftest import build_demo_world
 
 
 @pytest.fixture
@@ -43,3 +50,28 @@ def make_tracker(
         active_loop={},
         latest_action_name="action_listen",
     )
+
+
+@pytest.fixture(scope="session")
+def demo_world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo knowledge base and the demo registry, built once."""
+    path = tmp_path_factory.mktemp("appeal-world") / "world.db"
+    build_demo_world(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def world(demo_world_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker]:
+    """A fresh copy per test, so ticket counts are exact; the actions' services point at it."""
+    target = tmp_path / "world.db"
+    shutil.copyfile(demo_world_file, target)
+    url = f"sqlite:///{target}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("IDENTITY_SECRET", SECRET)
+    for name in [name for name in os.environ if name.startswith("APPEALS_")]:
+        monkeypatch.delenv(name)
+    get_services.cache_clear()
+    engine = make_engine(url)
+    yield make_session_factory(engine)
+    get_services.cache_clear()
+    engine.dispose()

@@ -1,188 +1,40 @@
-"""The appeal actions as the action server runs them, on the demo knowledge base and demo registry."""
+"""Filing an appeal in the chat: the form from start to submit, corrections, cancelling."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
-from appeals.identity import sign_identity
 from appeals.notices import pending_notices
-from appeals.service import (
-    TicketCreate,
-    TicketPublic,
-    create_ticket,
-    get_ticket,
-    list_tickets,
-    mark_answered,
-    mark_contacted,
-)
-from bot.actions.appeals import (
+from appeals.service import list_tickets
+from bot.actions.appeal_form import (
     ActionAskAppealCategory,
     ActionAskAppealConfirm,
-    ActionAskRating,
     ActionCancelAppeal,
     ActionCorrectAppeal,
     ActionStartAppeal,
     ActionSubmitAppeal,
-    ActionSubmitRating,
-    ActionTicketStatus,
     ValidateAppealForm,
-    describes_problem,
-    score_in,
-    ticket_number_in,
 )
-from bot.actions.services import get_services
-from storage.engine import make_engine, make_session_factory
 from storage.transaction import transaction
-from tests.conftest import REPO_ROOT, build_demo_world
-
-DOMAIN: dict[str, Any] = yaml.safe_load((REPO_ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
-
-# two enterprises of the demo registry, each with its own butler
-TENGFEI = {"name": "示例市腾飞生物医药有限公司", "code": "91990102A5NNL98XUY"}
-TENGFEI_BUTLER = ("何杰", "13800000016")
-WANXIANG = {"name": "示例市万象精密模具有限公司", "code": "919901031WTF2731AM"}
-SECRET = "actions-test-identity-secret"
-DEADLINE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日（周[一二三四五六日]）\d{2}:\d{2}")
-
-
-@pytest.fixture(scope="module")
-def demo_world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("appeal-world") / "world.db"
-    build_demo_world(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def world(demo_world_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker]:
-    """A fresh copy per test, so ticket counts are exact; the actions' services point at it."""
-    target = tmp_path / "world.db"
-    shutil.copyfile(demo_world_file, target)
-    url = f"sqlite:///{target}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("IDENTITY_SECRET", SECRET)
-    for name in [name for name in os.environ if name.startswith("APPEALS_")]:
-        monkeypatch.delenv(name)
-    get_services.cache_clear()
-    engine = make_engine(url)
-    yield make_session_factory(engine)
-    get_services.cache_clear()
-    engine.dispose()
-
-
-def enterprise_id(factory: sessionmaker, code: str) -> int:
-    from appeals.service import find_enterprise
-
-    with transaction(factory) as session:
-        found = find_enterprise(session, code)
-    assert found is not None
-    return found.id
-
-
-def signed(
-    factory: sessionmaker, code: str, sender: str = "wx-openid-appeal", **changes: Any
-) -> dict[str, Any]:
-    """Metadata as the gateway sends it for a user logged in as the enterprise with ``code``."""
-    identity = sign_identity(SECRET, sender, enterprise_id(factory, code), int(time.time()))
-    return {"identity": {**identity, **changes}}
-
-
-def tracker(
-    text: str,
-    intent: str,
-    *,
-    confidence: float = 0.99,
-    slots: dict[str, Any] | None = None,
-    entities: list[dict[str, Any]] | None = None,
-    metadata: dict[str, Any] | None = None,
-    requested: str | None = None,
-    sender_id: str = "wx-openid-appeal",
-) -> Tracker:
-    """A tracker right after the user's message; with ``requested`` the form is active and
-    the message was extracted into that slot, as Rasa hands it to the validation action."""
-    latest = {
-        "text": text,
-        "intent": {"name": intent, "confidence": confidence},
-        "entities": entities or [],
-        "intent_ranking": [{"name": intent, "confidence": confidence}],
-        "metadata": metadata or {},
-    }
-    events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest}]
-    all_slots = dict(slots or {})
-    if requested is not None:
-        all_slots.update({"requested_slot": requested, requested: text})
-        events += [
-            {"event": "slot", "name": "requested_slot", "value": requested},
-            {"event": "action", "name": "appeal_form"},
-            {"event": "slot", "name": requested, "value": text},
-        ]
-    return Tracker(
-        sender_id=sender_id,
-        slots=all_slots,
-        latest_message=latest,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "appeal_form"} if requested else {},
-        latest_action_name="action_listen",
-    )
-
-
-async def run(action: Action, state: Tracker) -> tuple[list[dict[str, Any]], dict[str, Any], list[dict]]:
-    """Messages, the slots the events set, and the raw events."""
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, state, DOMAIN)
-    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-    return dispatcher.messages, slots, events
-
-
-def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
-
-
-def full_appeal(factory: sessionmaker, **overrides: Any) -> dict[str, Any]:
-    slots = {
-        "enterprise_id": enterprise_id(factory, TENGFEI["code"]),
-        "enterprise_name": TENGFEI["name"],
-        "appeal_id": "3f2a9c0e5b6d4e8f9a1b2c3d4e5f6a7b",
-        "appeal_description": "我们厂停电三天了，生产线全部停工",
-        "appeal_category_guess": "用电用水用气",
-        "appeal_category": "用电用水用气",
-        "contact_name": "王经理",
-        "contact_phone": "13900000001",
-        "appeal_urgency": "紧急",
-        "appeal_confirm": "已确认",
-    }
-    return {**slots, **overrides}
-
-
-def file_directly(factory: sessionmaker, code: str, key: str) -> TicketPublic:
-    return create_ticket(
-        factory,
-        TicketCreate(
-            idempotency_key=key,
-            credit_code=code,
-            category="用地",
-            description="新厂房用地规划许可迟迟办不下来",
-            contact_name="李经理",
-            contact_phone="13900000002",
-            sender_id="wx-openid-appeal",
-        ),
-    )
-
+from tests.actions.appeal_world import (
+    DEADLINE,
+    DOMAIN,
+    TENGFEI,
+    TENGFEI_BUTLER,
+    answer,
+    enterprise_id,
+    file_directly,
+    full_appeal,
+    run,
+    signed,
+    texts,
+    tracker,
+)
 
 # -- starting and filling the form -----------------------------------------------------------
 
@@ -501,13 +353,45 @@ async def test_submit_files_one_ticket_even_when_retried(world: sessionmaker) ->
     assert again[0]["text"] == receipt  # the retry returns the same ticket
     assert f"{TENGFEI_BUTLER[0]}（电话 {TENGFEI_BUTLER[1]}）" in receipt
     assert len(DEADLINE.findall(receipt)) == 3
-    assert first[1]["custom"]["number"] == number.group(0)
+    card = first[1]["custom"]
+    assert card["kind"] == "ticket" and card["number"] == number.group(0)
+    assert card["urgency"] == "紧急"  # what makes the gateway hand the conversation to a person
+    assert card["butler_name"] == TENGFEI_BUTLER[0] and card["current_deadline"]["light"] == "green"
 
     with transaction(world) as session:
         tickets = list_tickets(session, enterprise_id=slots["enterprise_id"])
     assert [t.number for t in tickets] == [number.group(0)]
     assert tickets[0].butler_name == TENGFEI_BUTLER[0] and tickets[0].urgency == "紧急"
     assert after["appeal_description"] is None and "enterprise_id" not in after  # binding kept
+
+
+async def test_an_ordinary_filing_says_so_in_its_card(world: sessionmaker) -> None:
+    slots = full_appeal(world, appeal_urgency="普通", appeal_id="0a1b2c3d4e5f60718293a4b5c6d7e8f9")
+    messages, _, _ = await run(ActionSubmitAppeal(), tracker("确认", "affirm", slots=slots))
+    assert messages[1]["custom"]["kind"] == "ticket" and messages[1]["custom"]["urgency"] == "普通"
+
+
+async def test_filing_asks_for_a_rating_still_waiting(world: sessionmaker) -> None:
+    waiting = file_directly(world, TENGFEI["code"], "test:waiting")
+    answer(world, waiting.number)
+    messages, slots, _ = await run(ActionSubmitAppeal(), tracker("确认", "affirm", slots=full_appeal(world)))
+    assert messages[0]["text"].startswith("您的诉求已受理")
+    assert waiting.number in messages[-1]["text"] and "是否满意" in messages[-1]["text"]
+    assert slots["rating_ticket"] == waiting.number
+
+
+async def test_the_form_starts_even_when_the_binding_cannot_be_read(world: sessionmaker) -> None:
+    state = tracker("我们厂停电三天了", "file_appeal", metadata=signed(world, TENGFEI["code"]))
+    with world.begin() as session:  # the registry is unreadable: the identity cannot bind
+        session.execute(text("ALTER TABLE enterprise RENAME TO enterprise_gone"))
+    try:
+        messages, slots, _ = await run(ActionStartAppeal(), state)
+    finally:
+        with world.begin() as session:
+            session.execute(text("ALTER TABLE enterprise_gone RENAME TO enterprise"))
+    assert texts(messages) == "收到，我来帮您登记这条诉求，只需几步。"
+    assert slots["appeal_description"] == "我们厂停电三天了" and "enterprise_id" not in slots
+    assert re.fullmatch(r"[0-9a-f]{32}", slots["appeal_id"])
 
 
 async def test_a_storage_failure_never_claims_success(world: sessionmaker) -> None:
@@ -526,226 +410,3 @@ async def test_a_storage_failure_never_claims_success(world: sessionmaker) -> No
     with transaction(world) as session:
         assert list_tickets(session, enterprise_id=slots["enterprise_id"]) == []
         assert pending_notices(session) == []
-
-
-# -- status and rating -------------------------------------------------------------------------
-
-
-async def test_status_shows_only_the_enterprises_own_tickets(world: sessionmaker) -> None:
-    mine = file_directly(world, TENGFEI["code"], "test:mine")
-    theirs = file_directly(world, WANXIANG["code"], "test:theirs")
-    bound = {"enterprise_id": enterprise_id(world, TENGFEI["code"]), "enterprise_name": TENGFEI["name"]}
-
-    messages, _, _ = await run(
-        ActionTicketStatus(), tracker(f"查一下{mine.number}", "ticket_status", slots=bound)
-    )
-    assert messages[0]["text"].startswith(f"工单 {mine.number}（用地）：已受理")
-    assert "当前时限" in messages[0]["text"] and TENGFEI_BUTLER[0] in messages[0]["text"]
-
-    spaced = " ".join([theirs.number[:2], theirs.number[2:10], theirs.number[10:]]).lower()
-    messages, _, _ = await run(
-        ActionTicketStatus(), tracker(f"查询工单 {spaced}", "ticket_status", slots=bound)
-    )
-    assert texts(messages) == f"没有找到贵企业的工单 {theirs.number}，请核对工单号。"
-
-    messages, _, _ = await run(
-        ActionTicketStatus(), tracker("我的诉求怎么样了", "ticket_status", slots=bound)
-    )
-    assert mine.number in messages[0]["text"] and theirs.number not in messages[0]["text"]
-
-
-async def test_status_for_an_unbound_conversation_asks_for_the_enterprise(world: sessionmaker) -> None:
-    messages, slots, _ = await run(ActionTicketStatus(), tracker("我的诉求怎么样了", "ticket_status"))
-    assert "统一社会信用代码" in texts(messages) and slots == {}
-
-    ticket = file_directly(world, TENGFEI["code"], "test:unbound")
-    messages, slots, _ = await run(
-        ActionTicketStatus(), tracker(f"查询诉求 {TENGFEI['code']}", "ticket_status")
-    )
-    assert slots["enterprise_name"] == TENGFEI["name"]
-    assert ticket.number in messages[0]["text"]
-
-
-def answer(factory: sessionmaker, number: str) -> None:
-    with transaction(factory) as session:
-        mark_contacted(session, number, "何杰", "电话联系了企业")
-        mark_answered(session, number, "何杰", "已协调供电公司恢复供电")
-
-
-async def test_an_answered_ticket_is_rated_and_not_satisfied_reopens_it(world: sessionmaker) -> None:
-    ticket = file_directly(world, TENGFEI["code"], "test:rate")
-    answer(world, ticket.number)
-    bound = {"enterprise_id": enterprise_id(world, TENGFEI["code"]), "enterprise_name": TENGFEI["name"]}
-
-    messages, slots, _ = await run(
-        ActionTicketStatus(), tracker("我的诉求怎么样了", "ticket_status", slots=bound)
-    )
-    ask = messages[-1]
-    assert "已协调供电公司恢复供电" in ask["text"] and "是否满意" in ask["text"]
-    assert [b["title"] for b in ask["buttons"]] == ["满意", "基本满意", "不满意"]
-    assert ask["buttons"][2]["payload"] == (
-        f'/rate_ticket{{"ticket_number": "{ticket.number}", "rating_score": "不满意"}}'
-    )
-    assert slots["rating_ticket"] == ticket.number
-
-    messages, slots, _ = await run(
-        ActionSubmitRating(), tracker("不满意，问题没解决", "rate_ticket", slots={**bound, **slots})
-    )
-    assert messages[0]["text"].startswith(f"很抱歉没能让您满意。工单 {ticket.number} 已重新交由管家何杰办理")
-    assert slots["rating_ticket"] is None
-    with transaction(world) as session:
-        reopened = get_ticket(session, ticket.number)
-    assert reopened is not None and reopened.status == "in_progress" and reopened.reopen_count == 1
-    assert reopened.ratings[-1].score == "不满意" and reopened.ratings[-1].comment == "问题没解决"
-
-
-async def test_a_rating_button_closes_the_ticket(world: sessionmaker) -> None:
-    ticket = file_directly(world, TENGFEI["code"], "test:button")
-    answer(world, ticket.number)
-    bound = {"enterprise_id": enterprise_id(world, TENGFEI["code"])}
-    entities = [
-        {"entity": "ticket_number", "value": ticket.number},
-        {"entity": "rating_score", "value": "满意"},
-    ]
-    payload = f'/rate_ticket{{"ticket_number":"{ticket.number}","rating_score":"满意"}}'
-    messages, _, _ = await run(
-        ActionSubmitRating(), tracker(payload, "rate_ticket", slots=bound, entities=entities)
-    )
-    assert texts(messages) == f"感谢您的评价！工单 {ticket.number} 已办结。"
-
-
-async def test_another_enterprise_cannot_rate_a_ticket(world: sessionmaker) -> None:
-    ticket = file_directly(world, TENGFEI["code"], "test:foreign")
-    answer(world, ticket.number)
-    other = {"enterprise_id": enterprise_id(world, WANXIANG["code"]), "rating_ticket": ticket.number}
-    messages, _, _ = await run(ActionSubmitRating(), tracker("满意", "rate_ticket", slots=other))
-    assert texts(messages) == f"没有找到工单 {ticket.number}。"
-    with transaction(world) as session:
-        still = get_ticket(session, ticket.number)
-    assert still is not None and still.status == "answered"
-
-
-async def test_the_pushed_answer_asks_for_a_rating(world: sessionmaker) -> None:
-    ticket = file_directly(world, TENGFEI["code"], "test:push")
-    answer(world, ticket.number)
-    bound = {"enterprise_id": enterprise_id(world, TENGFEI["code"])}
-    entities = [{"entity": "ticket_number", "value": ticket.number}]
-    messages, slots, _ = await run(
-        ActionAskRating(), tracker("", "EXTERNAL_ticket_answered", slots=bound, entities=entities)
-    )
-    assert "是否满意" in messages[0]["text"] and slots == {"rating_ticket": ticket.number}
-
-    elsewhere = {"enterprise_id": enterprise_id(world, WANXIANG["code"])}
-    messages, slots, _ = await run(
-        ActionAskRating(), tracker("", "EXTERNAL_ticket_answered", slots=elsewhere, entities=entities)
-    )
-    assert messages == [] and slots == {}
-
-
-# -- reading what people type ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "describes"),
-    [
-        ("我要提诉求", False),
-        ("想反映个问题", False),
-        ("我要登记一个企业诉求", False),
-        ("企业遇到困难想找政府帮忙", False),
-        ("我们厂停电三天了没人管", True),
-        ("用地指标下不来", True),
-        ("政府项目欠我们工程款一直不给", True),
-    ],
-)
-def test_a_description_is_told_apart_from_a_bare_request(text: str, describes: bool) -> None:
-    assert describes_problem(text) is describes
-
-
-@pytest.mark.parametrize(
-    ("text", "score", "comment"),
-    [
-        ("满意", "满意", ""),
-        ("基本满意，就是慢了点", "基本满意", "就是慢了点"),
-        ("很不满意，问题没解决", "不满意", "问题没解决"),
-        ("还行", "基本满意", ""),
-        ("你好", None, ""),
-    ],
-)
-def test_scores_and_comments_are_read_from_the_text(text: str, score: str | None, comment: str) -> None:
-    assert score_in(text) == (score, comment)
-
-
-@pytest.mark.parametrize(
-    ("text", "number"),
-    [
-        ("查一下GD202611230001", "GD202611230001"),
-        ("gd 2026 1123 0001 到哪了", "GD202611230001"),
-        ("我的诉求", None),
-    ],
-)
-def test_ticket_numbers_are_found_in_the_text(text: str, number: str | None) -> None:
-    assert ticket_number_in(text) == number
-
-
-async def test_typing_a_credit_code_does_not_reveal_another_users_appeals(world: sessionmaker) -> None:
-    filed = file_directly(world, TENGFEI["code"], "test:privacy")  # filed from wx-openid-appeal
-
-    stranger = await run(
-        ActionTicketStatus(),
-        tracker(f"查询诉求 {TENGFEI['code']}", "ticket_status", sender_id="wx-openid-stranger"),
-    )
-    assert filed.number not in texts(stranger[0])
-    asked = await run(
-        ActionTicketStatus(),
-        tracker(
-            f"查询工单 {filed.number}",
-            "ticket_status",
-            sender_id="wx-openid-stranger",
-            slots={"enterprise_id": enterprise_id(world, TENGFEI["code"])},
-        ),
-    )
-    assert texts(asked[0]) == f"没有找到贵企业的工单 {filed.number}，请核对工单号。"
-
-    # a colleague logged in to the mini-program as this enterprise sees it
-    colleague = await run(
-        ActionTicketStatus(),
-        tracker(
-            "我的诉求怎么样了",
-            "ticket_status",
-            sender_id="wx-openid-colleague",
-            metadata=signed(world, TENGFEI["code"], sender="wx-openid-colleague"),
-        ),
-    )
-    assert filed.number in texts(colleague[0])
-
-
-@pytest.mark.parametrize(
-    "forged",
-    [
-        {"credit_code": TENGFEI["code"]},
-        {"enterprise_id": 1, "credit_code": TENGFEI["code"]},
-        "bad-signature",
-        "another-sender",
-        "stale",
-    ],
-)
-async def test_an_unverified_identity_sees_only_its_own_tickets(world: sessionmaker, forged: Any) -> None:
-    filed = file_directly(world, TENGFEI["code"], "test:forged")  # filed from wx-openid-appeal
-    sender = "wx-openid-forger"
-    if forged == "bad-signature":
-        metadata = signed(world, TENGFEI["code"], sender=sender, signature="ab" * 32)
-    elif forged == "another-sender":
-        metadata = signed(world, TENGFEI["code"], sender="wx-openid-appeal")
-    elif forged == "stale":
-        identity = sign_identity(
-            SECRET, sender, enterprise_id(world, TENGFEI["code"]), int(time.time()) - 3600
-        )
-        metadata = {"identity": identity}
-    else:
-        metadata = forged
-    for typed in ("我的诉求怎么样了", f"查询工单 {filed.number}", f"查询诉求 {TENGFEI['code']}"):
-        messages, _, _ = await run(
-            ActionTicketStatus(), tracker(typed, "ticket_status", sender_id=sender, metadata=metadata)
-        )
-        said = json.dumps(messages, ensure_ascii=False)
-        assert filed.number not in said and TENGFEI_BUTLER[1] not in said and "用地" not in said
