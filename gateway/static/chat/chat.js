@@ -378,7 +378,21 @@ function renderGuideCard(custom, text) {
         list.append(li);
       } else {
         list = null;
-        body.append(appendLinkified(el("p", "guide-line"), line));
+        const heading = /^([^：:]{2,10})[：:]\s*$/.exec(line);
+        // "收费标准：不收费" (or "法定办结时限：…；承诺办结时限：…") reads best as labelled rows
+        const facts = line.split("；").map((part) => /^([^：:]{2,8})：(.+)$/.exec(part.trim()));
+        if (heading) {
+          body.append(el("h4", "section-title", heading[1]));
+        } else if (facts.every(Boolean)) {
+          let rows = body.lastElementChild;
+          if (!rows || !rows.classList.contains("facts")) {
+            rows = el("dl", "facts");
+            body.append(rows);
+          }
+          for (const fact of facts) definitionRow(rows, fact[1], fact[2]);
+        } else {
+          body.append(appendLinkified(el("p", "guide-line"), line));
+        }
       }
     }
     card.append(body);
@@ -492,7 +506,7 @@ function buildMessage(frame) {
   } else if (Array.isArray(frame.buttons) && frame.buttons.length) {
     node.append(renderChips(frame.buttons, frame));
   }
-  if (kind === "no_answer") {
+  if (kind === "no_answer" && !(Array.isArray(frame.buttons) && frame.buttons.length)) {
     const row = el("div", "chips");
     const chip = el("button", "chip chip-handoff", "联系管家");
     chip.type = "button";

@@ -209,8 +209,9 @@ function toast(text, { kind = "info", onClick = null } = {}) {
   });
   node.append(close);
   box.append(node);
-  while (box.childElementCount > 5) box.firstElementChild.remove();
-  setTimeout(() => node.remove(), kind === "error" ? TOAST_MS * 1.5 : TOAST_MS);
+  while (box.childElementCount > 3) box.firstElementChild.remove();
+  const ms = kind === "error" ? TOAST_MS * 1.5 : kind === "success" ? TOAST_MS / 2 : TOAST_MS;
+  setTimeout(() => node.remove(), ms);
 }
 
 function bumpBadge(view) {
@@ -404,11 +405,18 @@ function debounce(key, fn, ms = 300) {
   S.refreshTimers[key] = setTimeout(fn, ms);
 }
 
+/** Butlers see their own live conversations; heads and administrators every live one they may see. */
+function liveFilter() {
+  return S.user && (S.user.role === "head" || S.user.role === "admin") ? "butler" : "mine";
+}
+
 async function refreshConversations() {
+  const label = liveFilter() === "mine" ? "我的会话" : "进行中的会话";
+  for (const node of document.querySelectorAll(".mine-label")) node.textContent = label;
   try {
     const [waiting, mine] = await Promise.all([
       api("GET", "/conversations?state=waiting"),
-      api("GET", "/conversations?state=mine"),
+      api("GET", `/conversations?state=${liveFilter()}`),
     ]);
     const fetchedAt = Date.now();
     S.waiting = (waiting.conversations || []).map((c) => ({ ...c, _fetchedAt: fetchedAt }));
@@ -938,13 +946,14 @@ function renderTicketDetail(ticket) {
     field(facts, "当前时限", due);
   }
   if (ticket.reopen_count) field(facts, "重新办理", `${ticket.reopen_count}次`);
-  wrap.append(facts);
+  const info = el("section", "ticket-info");
+  info.append(facts);
 
-  wrap.append(el("h3", "section-title", "诉求内容"));
-  wrap.append(el("div", "description", ticket.description || "（无）"));
+  info.append(el("h3", "section-title", "诉求内容"));
+  info.append(el("div", "description", ticket.description || "（无）"));
 
   if (Array.isArray(ticket.ratings) && ticket.ratings.length) {
-    wrap.append(el("h3", "section-title", "企业评价"));
+    info.append(el("h3", "section-title", "企业评价"));
     const list = el("ul", "ratings");
     for (const rating of ticket.ratings) {
       const item = el("li", "rating");
@@ -954,16 +963,19 @@ function renderTicketDetail(ticket) {
       if (rating.comment) item.append(el("div", "rating-comment", rating.comment));
       list.append(item);
     }
-    wrap.append(list);
+    info.append(list);
   }
 
-  wrap.append(ticketActions(ticket));
+  wrap.append(info);
+  const side = ticketActions(ticket);
   const error = el("p", "form-error");
   error.id = "ticket-error";
   error.setAttribute("role", "alert");
-  wrap.append(error);
+  side.append(error);
+  wrap.append(side);
 
-  wrap.append(el("h3", "section-title", "办理记录"));
+  const history = el("section", "ticket-history");
+  history.append(el("h3", "section-title", "办理记录"));
   const events = el("ol", "events");
   for (const event of ticket.events || []) {
     const item = el("li", "event");
@@ -980,7 +992,8 @@ function renderTicketDetail(ticket) {
     events.append(item);
   }
   if (!events.childElementCount) events.append(el("li", "muted", "暂无记录"));
-  wrap.append(events);
+  history.append(events);
+  wrap.append(history);
   pane.append(wrap);
 }
 
@@ -999,7 +1012,7 @@ function statusText(status) {
 function ticketActions(ticket) {
   const allowed = Array.isArray(ticket.allowed_actions) ? new Set(ticket.allowed_actions) : null;
   const can = (action) => !allowed || allowed.has(action);
-  const box = el("div", "ticket-actions");
+  const box = el("section", "ticket-actions");
   box.append(el("h3", "section-title", "办理"));
   if (ticket.status === "closed") box.append(el("p", "muted", "工单已办结，只能添加备注。"));
   else if (ticket.status === "answered") box.append(el("p", "muted", "已反馈办理结果，正在等待企业评价。"));
