@@ -5,7 +5,8 @@
 # Usage: CONSOLE_USERNAME=hejie CONSOLE_PASSWORD=… scripts/schemathesis.sh http://127.0.0.1:8000
 #
 # schemathesis 4 needs a newer jsonschema than Rasa 3.6 allows, so it lives in its own virtualenv,
-# var/schemathesis-venv, created here on first use with the project's Python 3.10. The password is
+# var/schemathesis-venv (or $SCHEMATHESIS_VENV), created here on first use with the project's
+# Python 3.10; if it cannot be created the script fails. The password is
 # read from the environment (never from the command line, where `ps` would show it).
 # SCHEMATHESIS_MAX_EXAMPLES (default 20) bounds the test cases per operation and phase.
 # CONSOLE_TICKET and CONSOLE_CONVERSATION (optional): a ticket number and a conversation id the butler

@@ -101,4 +101,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Pa
     assert output.count("Test cases:") == 3, output[-4000:]
     assert "20 selected / 20 total" in output  # anonymous: every operation, log-in included
     assert output.count("18 selected / 20 total") == 2  # logged in: all but log-in and log-out
+    # the logged-in runs really were logged in: nothing there was refused as anonymous
+    logged_in = output[output.index("logged-in run as hejie") :]
+    assert "401 Unauthorized" not in logged_in, logged_in[-4000:]
     assert "gateway.unhandled" not in log
