@@ -511,7 +511,7 @@ def report_lines(results: dict[str, Any]) -> list[str]:
         f"**Fake Rasa**: bench/gateway_fake_rasa.py answers each webhook call with one short fixed guide reply "
         f"after {plan['fake_delay_ms']:g} ms — this run measures the gateway, not NLU. **Real Rasa**: the "
         "trained assistant, shorter, cycling the guide questions; there the turn time includes Rasa's "
-        "queue (it answers about 55 messages/s with 16 conversations at once, bench/latency.py). Each "
+        "queue (see its messages/s at 16 conversations in the REST webhook table above). Each "
         "gateway starts on a fresh database.",
         "",
         "Every message must get exactly one `ack` and exactly one reply, and each conversation's `seq` "
@@ -548,6 +548,15 @@ def report_lines(results: dict[str, Any]) -> list[str]:
             else " Real assistant: not run."
         )
     )
+    offered = fake["active_target"] / plan["interval"]
+    if fake["messages_per_s"] is not None and fake["messages_per_s"] < 0.9 * offered:
+        lines.append(
+            f"But the {fake['active_target']} active conversations could not send every "
+            f"{plan['interval']:g} s: they offered about {offered:.0f} messages/s and the gateway carried "
+            f"{fake['messages_per_s']}/s, so turns queued (p50 {fake['turns']['p50_ms']} ms against a "
+            f"{plan['fake_delay_ms']:g} ms fake Rasa) while the gateway process used "
+            f"{fake['gateway_cpu_share']:.0%} of one core. Nothing was lost; the rate is the limit."
+        )
     lines.append(
         "One-minute load average during the runs (start → end of the active phase), on "
         f"{os.cpu_count()} cores shared with the client, Rasa and anything else on the machine: "
