@@ -162,3 +162,6 @@ async def test_the_console_page_is_served(world: World) -> None:
     assert response.content_type == "text/html"
     assert "<title>企业管家工作台</title>" in await response.text()
     assert response.headers["X-Frame-Options"] == "DENY"
+    # only the page's own files run: no inline script, nothing typed by a user
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
