@@ -31,30 +31,37 @@ def error_response(status: int, code: str, message: str) -> web.Response:
 
 
 def unauthorized() -> ApiError:
+    """401: no live session behind the cookie (none, forged, expired, logged out)."""
     return ApiError(401, "unauthorized", "未登录或登录已过期，请重新登录")
 
 
 def forbidden(message: str = "您的角色无权执行该操作") -> ApiError:
+    """403: logged in, but the role may not do this."""
     return ApiError(403, "forbidden", message)
 
 
 def bad_csrf() -> ApiError:
+    """403: a state-changing call without the session's CSRF token (a forged cross-site request)."""
     return ApiError(403, "csrf", "安全令牌（X-CSRF-Token）缺失或不正确，请刷新页面后重试")
 
 
 def bad_json() -> ApiError:
+    """400: the body is not JSON at all."""
     return ApiError(400, "bad_json", "请求体不是有效的JSON")
 
 
 def invalid(message: str) -> ApiError:
+    """422: valid JSON, but a field is missing or wrong; ``message`` names it."""
     return ApiError(422, "invalid", message)
 
 
 def conversation_not_found() -> ApiError:
+    """404 for an unknown conversation and for one outside the caller's scope alike."""
     return ApiError(404, "not_found", "会话不存在或您无权查看")
 
 
 def ticket_not_found(number: str = "") -> ApiError:
+    """404 for an unknown, malformed or out-of-scope ticket number alike."""
     what = f"工单 {number}" if number and len(number) <= 40 else "该工单"
     return ApiError(404, "not_found", f"没有找到{what}，或它不在您的管辖范围内")
 

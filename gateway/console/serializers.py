@@ -85,10 +85,12 @@ def user_json(user: UserPublic) -> dict[str, Any]:
 
 
 def canned_reply_json(reply: CannedReplyPublic) -> dict[str, Any]:
+    """``CannedReply``: a 常用语 the page inserts into the reply box."""
     return {"id": reply.id, "title": reply.title, "text": reply.text}
 
 
 def butler_json(butler: ButlerChoice) -> dict[str, Any]:
+    """``ButlerOption``: a transfer target; ``department`` is null for a butler without one."""
     return {"id": butler.id, "name": butler.name, "department": butler.department or None}
 
 
