@@ -148,7 +148,9 @@ def running_assistant(
                 str(rasa_port),
                 "--interface",
                 "127.0.0.1",
-                *(["--enable-api", "--auth-token", api_token] if api_token else []),
+                *(
+                    ["--enable-api", f"--auth-token={api_token}"] if api_token else []
+                ),  # a token may start with "-"
             ],
             cwd=PROJECT_ROOT,
             env=environment,

@@ -46,7 +46,7 @@ if [ "${ACTION_SERVER:-0}" = 1 ]; then
     actions_note="action server on 127.0.0.1:${ACTIONS_PORT}"
 fi
 "$BIN/python" -m bot.server run --model models/butler.tar.gz --endpoints "$endpoints" --credentials credentials.yml \
-    --interface 127.0.0.1 --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" &
+    --interface 127.0.0.1 --port "$RASA_PORT" --enable-api "--auth-token=$RASA_AUTH_TOKEN" &
 pids+=($!)
 "$BIN/python" -m gateway &
 pids+=($!)
