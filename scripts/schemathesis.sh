@@ -16,13 +16,12 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${SCHEMATHESIS_VENV:-$ROOT/var/schemathesis-venv}"
-BASE="${1:?usage: scripts/schemathesis.sh BASE_URL (with CONSOLE_USERNAME and CONSOLE_PASSWORD set)}"
+BASE="${1:?usage: scripts/schemathesis.sh BASE_URL (with CONSOLE_USERNAME and CONSOLE_PASSWORD set) | --install}"
 BASE="${BASE%/}"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-20}"
-: "${CONSOLE_USERNAME:?set CONSOLE_USERNAME to a console account (butler users add NAME --role butler)}"
-: "${CONSOLE_PASSWORD:?set CONSOLE_PASSWORD to the password of that account}"
 
-if [ ! -x "$VENV/bin/schemathesis" ]; then
+install() {
+  [ -x "$VENV/bin/schemathesis" ] && return 0
   if [ -x "$ROOT/.venv/bin/python" ]; then
     PY="$ROOT/.venv/bin/python"
   else
@@ -31,8 +30,12 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   echo "schemathesis: creating $VENV with $PY" >&2
   "$PY" -m venv --clear "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis>=4,<5"
-fi
+}
+install
 "$VENV/bin/schemathesis" --version >&2
+[ "$BASE" = "--install" ] && exit 0  # set-up only (make test prepares it before the tests)
+: "${CONSOLE_USERNAME:?set CONSOLE_USERNAME to a console account (butler users add NAME --role butler)}"
+: "${CONSOLE_PASSWORD:?set CONSOLE_PASSWORD to the password of that account}"
 
 # log in once, first: the anonymous run fuzzes log-in, and its failures lock this client out of
 # log-in for the rate-limit window (ACCOUNTS_LOGIN_WINDOW_MINUTES, 15) on a gateway that keeps running
