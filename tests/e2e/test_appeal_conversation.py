@@ -136,8 +136,9 @@ def test_an_enterprise_files_follows_and_rates_an_appeal(
         mark_contacted(session, number, "何杰", "电话联系了企业")
         mark_answered(session, number, "何杰", "已协调供电公司恢复供电")
     replies = say(assistant, sender, f"查一下{number}", signed(world, sender))
-    ask = replies[-1]
+    ask = next(r for r in replies if r.get("buttons"))
     assert "是否满意" in ask["text"]
+    assert {"kind": "rating", "ticket_number": number}.items() <= replies[-1]["custom"].items()
     unhappy = next(b["payload"] for b in ask["buttons"] if b["title"] == "不满意")
 
     reply = text_of(say(assistant, sender, unhappy, signed(world, sender)))
