@@ -12,6 +12,7 @@ Every picture is of what really happened in that run; check them by eye afterwar
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import sys
 import tempfile
@@ -54,7 +55,7 @@ def say(page: Page, text: str) -> None:
 def tap(page: Page, title: str) -> None:
     """Tap the last chip called ``title`` and wait for the answer."""
     before = bot_turns(page)
-    page.locator(".chip", has_text=title).last.click()
+    page.locator(".chip").filter(has_text=re.compile(f"^{re.escape(title)}$")).last.click()
     wait_for_turn(page, before)
 
 
@@ -73,11 +74,11 @@ def open_chat(browser: Browser, url: str) -> Page:
     return page
 
 
-def shoot(page: Page, out: Path, name: str, anchor: str | None = None) -> None:
-    """Screenshot the viewport, with ``anchor`` (the last match) scrolled into view first."""
+def shoot(page: Page, out: Path, name: str, anchor: str | None = None, block: str = "start") -> None:
+    """Screenshot the viewport, with ``anchor`` (the last match) scrolled to its ``block`` edge first."""
     if anchor:
-        page.locator(anchor).last.scroll_into_view_if_needed()
-        page.wait_for_timeout(300)
+        page.locator(anchor).last.evaluate("(node, block) => node.scrollIntoView({block})", block)
+    page.wait_for_timeout(400)  # let a toast finish sliding in
     path = out / f"{name}.png"
     page.screenshot(path=str(path))
     print(f"  {path}")
@@ -107,7 +108,7 @@ def play(browser: Browser, url: str, password: str, out: Path) -> None:
     """The day the pictures show."""
     enterprise = open_chat(browser, url)
     say(enterprise, "开个小饭馆要准备哪些材料？")
-    shoot(enterprise, out, "chat-guide", ".guide-card .guide-name")
+    shoot(enterprise, out, "chat-guide", ".msg[data-from=enterprise]")
     say(enterprise, "消防怎么办")
     tap(enterprise, "建设工程消防验收")
     say(enterprise, "我们厂停电三天了一直没人来处理，影响生产")
@@ -119,7 +120,7 @@ def play(browser: Browser, url: str, password: str, out: Path) -> None:
     tap(enterprise, "确认提交")
     expect(enterprise.locator(".ticket-card")).to_be_visible()
     number = enterprise.locator(".ticket-card").last.get_attribute("data-number") or ""
-    shoot(enterprise, out, "chat-ticket", ".ticket-card")
+    shoot(enterprise, out, "chat-ticket", ".msg[data-kind=ticket]", "end")
 
     visitor = open_chat(browser, url)
     say(visitor, "你好，厂房租赁补贴去哪里申请？我们是新落户的企业")
@@ -127,12 +128,17 @@ def play(browser: Browser, url: str, password: str, out: Path) -> None:
     expect(visitor.locator(".state-banner")).to_have_attribute("data-state", "waiting", timeout=15_000)
     sender = visitor.evaluate("JSON.parse(localStorage.getItem('butler.chat.session')).sender")
 
+    another = open_chat(browser, url)
+    say(another, "公司想申请高新技术企业认定，需要满足什么条件？")
+    say(another, "转人工")
+
     console = log_in(browser, url, password, LAPTOP)
     item = console.locator(f".conv-item[data-sender='{sender}']")
     expect(item).to_be_visible(timeout=15_000)
+    item.click()
+    expect(console.locator("#transcript")).to_contain_text("厂房租赁补贴")
     console.wait_for_timeout(3000)  # let the wait time tick
     shoot(console, out, "console-inbox")
-    item.click()
     console.click("#take-over")
     expect(visitor.locator(".state-banner")).to_have_attribute("data-state", "butler", timeout=15_000)
     console.fill(
@@ -149,7 +155,7 @@ def play(browser: Browser, url: str, password: str, out: Path) -> None:
     send(visitor, "好的，谢谢何经理！")  # a butler holds the conversation: the assistant stays silent
     expect(console.locator("#transcript")).to_contain_text("谢谢何经理")
     shoot(console, out, "console-conversation")
-    shoot(visitor, out, "chat-butler", ".msg[data-from=butler]")
+    shoot(visitor, out, "chat-butler", ".msg[data-from=enterprise]", "end")
     console.click("#hand-back")
     expect(visitor.locator(".state-banner")).to_have_attribute("data-state", "bot", timeout=15_000)
 
@@ -163,12 +169,13 @@ def play(browser: Browser, url: str, password: str, out: Path) -> None:
     shoot(console, out, "console-ticket")
     wait_for_turn(enterprise, before)
     expect(enterprise.locator(".msg[data-kind=rating]")).to_be_visible(timeout=REPLY_TIMEOUT)
-    shoot(enterprise, out, "chat-rating", ".msg[data-kind=rating]")
+    shoot(enterprise, out, "chat-rating", ".msg[data-kind=rating]", "end")
     tap(enterprise, "满意")
 
     phone = log_in(browser, url, password, PHONE)
     shoot(phone, out, "console-phone-inbox")
     phone.click("#tab-tickets")
+    phone.select_option("#filter-status", "")  # the rated ticket is closed now
     phone.locator(f".ticket-row[data-number='{number}']").click()
     expect(phone.locator(f".ticket-detail[data-number='{number}']")).to_be_visible()
     phone.wait_for_timeout(500)

@@ -903,7 +903,21 @@ function field(list, term, value) {
   list.append(row);
 }
 
-function renderTicketDetail(ticket) {
+/** What the butler is typing in the action forms, so a live refresh never wipes it. */
+function ticketDrafts(number) {
+  const drafts = new Map();
+  const current = document.querySelector(".ticket-detail");
+  if (!current || current.dataset.number !== number) return drafts;
+  for (const field of current.querySelectorAll(".action-card textarea, .action-card select")) {
+    if (field.id && field.value) drafts.set(field.id, field.value);
+  }
+  const focused = document.activeElement && current.contains(document.activeElement) ? document.activeElement.id : "";
+  if (focused) drafts.set("__focus__", focused);
+  return drafts;
+}
+
+function renderTicketDetail(ticket, { keepDrafts = true } = {}) {
+  const drafts = keepDrafts ? ticketDrafts(ticket.number) : new Map();
   S.ticketDetail = ticket;
   const pane = $("ticket-detail");
   clear(pane);
@@ -995,6 +1009,15 @@ function renderTicketDetail(ticket) {
   history.append(events);
   wrap.append(history);
   pane.append(wrap);
+  for (const [id, value] of drafts) {
+    if (id === "__focus__") continue;
+    const field = document.getElementById(id);
+    if (!field || field.disabled || field.value) continue;
+    field.value = value;
+    if (field.tagName === "SELECT") field.dataset.draft = value; // its options may arrive later
+  }
+  const focus = drafts.get("__focus__");
+  if (focus && document.getElementById(focus)) document.getElementById(focus).focus();
 }
 
 const STATUS_TEXT = {
@@ -1084,7 +1107,7 @@ function ticketActions(ticket) {
       option.value = "";
       select.append(option);
       ensureButlers().then(() => {
-        const current = select.value;
+        const current = select.value || select.dataset.draft || "";
         fillButlerSelect(select);
         select.value = current;
       });
@@ -1126,6 +1149,8 @@ function ticketActions(ticket) {
         try {
           const data = await api("POST", `/tickets/${encodeURIComponent(ticket.number)}/${card.path}`, body);
           toast(`${ticket.number}：${card.done}`, { kind: "success" });
+          text.value = "";
+          if (select) select.value = "";
           if (data.ticket) {
             renderTicketDetail(data.ticket);
             updateTicketRow(data.ticket);
