@@ -263,3 +263,63 @@ def test_the_butler_logs_in_sees_the_waiting_visitor_takes_over_once_and_replies
     expect(chat.locator(".state-banner")).to_have_attribute("data-state", "bot", timeout=10000)
     say(chat, GUIDE_QUESTION)
     expect(chat.locator(".guide-card")).to_have_count(2, timeout=10000)
+
+
+def test_without_websocket_the_chat_falls_back_to_http(browser: Browser, stack: Stack) -> None:
+    context = browser.new_context(viewport=PHONE)
+    context.add_init_script("window.WebSocket = undefined;")
+    page = context.new_page()
+    page.goto(f"{stack.url}/chat")
+    expect(page.locator("#conn-status")).to_have_attribute("data-status", "fallback", timeout=15000)
+
+    say(page, GUIDE_QUESTION)
+    expect(page.locator(".msg[data-from=bot] .guide-card .guide-name")).to_have_text(
+        "食品经营许可证核发", timeout=10000
+    )
+    page.click("#handoff")
+    expect(page.locator(".state-banner")).to_have_attribute("data-state", "waiting", timeout=10000)
+    expect(page.locator(".msg.pending")).to_have_count(0)
+
+
+def test_on_a_phone_the_console_shows_the_list_then_the_conversation(browser: Browser, stack: Stack) -> None:
+    chat = open_chat(browser, stack)
+    say(chat, "你好")
+    expect(chat.locator(".msg[data-from=bot]")).to_have_count(1, timeout=10000)
+    chat.click("#handoff")
+    expect(chat.locator(".state-banner")).to_have_attribute("data-state", "waiting", timeout=10000)
+    sender = chat_sender(chat)
+
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(f"{stack.url}/console")
+    page.fill("#login-username", BUTLER)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    item = page.locator(f"#waiting-list .conv-item[data-sender='{sender}']")
+    expect(item).to_be_visible(timeout=10000)
+    expect(page.locator("#conv-detail")).to_be_hidden()
+
+    item.click()
+    expect(page.locator("#transcript")).to_contain_text("你好")
+    expect(page.locator("#waiting-list")).to_be_hidden()
+    expect(page.locator("#take-over")).to_be_in_viewport()
+    page.locator("#conv-body .back").click()
+    expect(item).to_be_visible()
+
+
+def test_a_script_an_enterprise_typed_stays_text_in_the_console(browser: Browser, stack: Stack) -> None:
+    chat = open_chat(browser, stack)
+    say(chat, SCRIPT_TEXT)
+    expect(chat.locator(".msg[data-from=bot]")).to_have_count(1, timeout=10000)
+    chat.click("#handoff")
+    expect(chat.locator(".state-banner")).to_have_attribute("data-state", "waiting", timeout=10000)
+    sender = chat_sender(chat)
+
+    console = log_in(browser, stack)
+    item = console.locator(f"#waiting-list .conv-item[data-sender='{sender}']")
+    item.click()
+    expect(console.locator("#transcript .t-msg[data-from=enterprise] .t-text").first).to_have_text(
+        SCRIPT_TEXT
+    )
+    console.wait_for_timeout(500)
+    assert console.evaluate("window.__pwned") is None
+    assert console.locator("#transcript script, #transcript img, .conv-item img").count() == 0

@@ -84,6 +84,7 @@ const S = {
   selectedTicket: null, // ticket number
   ticketDetail: null,
   inflight: new Set(),
+  replyAttempt: null, // {text, conv, note, id} of a reply whose answer never came
   ws: null,
   wsAttempt: 0,
   wsTimer: 0,
@@ -94,6 +95,13 @@ const S = {
 };
 
 const $ = (id) => document.getElementById(id);
+
+function newId() {
+  if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  window.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 // ---------------------------------------------------------------- DOM helpers
 
@@ -769,9 +777,15 @@ $("reply-form").addEventListener("submit", async (event) => {
   if (!conv || !text) return;
   const note = $("note-toggle").checked;
   $("conv-error").textContent = "";
+  // a retry of the same text after a lost answer reuses its id, so the server stores it once
+  if (!S.replyAttempt || S.replyAttempt.text !== text || S.replyAttempt.conv !== conv.id || S.replyAttempt.note !== note) {
+    S.replyAttempt = { text, conv: conv.id, note, id: newId() };
+  }
+  const body = note ? { text } : { text, id: S.replyAttempt.id };
   await once(`reply:${conv.id}`, $("reply-send"), async () => {
     try {
-      const data = await api("POST", `/conversations/${encodeURIComponent(conv.id)}/${note ? "notes" : "messages"}`, { text });
+      const data = await api("POST", `/conversations/${encodeURIComponent(conv.id)}/${note ? "notes" : "messages"}`, body);
+      S.replyAttempt = null;
       if (box.value.trim() === text) box.value = "";
       if (data.message && S.selectedConv === conv.id) appendTranscript(data.message);
     } catch (error) {
@@ -1242,9 +1256,17 @@ function connectLive() {
     }
     handleLive(data);
   });
-  ws.addEventListener("close", async () => {
+  const ping = setInterval(() => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ping" }));
+  }, 25000);
+  ws.addEventListener("close", async (event) => {
+    clearInterval(ping);
     if (S.ws === ws) S.ws = null;
     if (!S.wsWanted) return;
+    if (event.code === 4401) {
+      showLogin("登录已过期，请重新登录。");
+      return;
+    }
     setLive("offline");
     if (!opened) {
       // maybe the session ended: /me tells, and a 401 shows the log-in form
