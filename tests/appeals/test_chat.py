@@ -163,7 +163,9 @@ def answer(
     """何杰 calls the enterprise and reports the appeal handled, so it waits for a rating."""
     scope = butler_scope(factory, HEJIE)
     with transaction(factory) as session:
-        if get_ticket(session, number, now=at, settings=settings).status == "submitted":  # type: ignore[union-attr]
+        current = get_ticket(session, number, now=at, settings=settings)
+        assert current is not None
+        if current.status == "submitted":
             mark_contacted(session, number, "何杰", "电话联系", now=at, settings=settings)
         return answer_ticket(session, scope, number, "何杰", text, now=at, settings=settings)
 
@@ -515,6 +517,29 @@ def test_rating_someone_elses_ticket_is_refused(demo: sessionmaker, settings: Ap
     assert still is not None and still.status == "answered" and still.ratings == []
 
 
+def test_a_chat_bound_to_another_enterprise_does_not_reach_the_tickets_it_filed_before(
+    demo: sessionmaker, settings: AppealsSettings
+) -> None:
+    tengfei = enterprise_id(demo, TENGFEI_CODE)
+    wanxiang = enterprise_id(demo, WANXIANG_CODE)
+    earlier = file_from(demo, settings, "web-1", wanxiang, "a1")
+    answer_as = butler_scope(demo, ZHU)
+    with transaction(demo) as session:
+        mark_contacted(session, earlier.number, "朱子涵", "电话联系", now=NOW, settings=settings)
+        answer_ticket(session, answer_as, earlier.number, "朱子涵", "已办结", now=NOW, settings=settings)
+    # the same conversation now files for 腾飞: the 万象 ticket is not 腾飞's to read or rate
+    caller = ChatCaller(sender="web-1", enterprise_id=tengfei, enterprise_name=TENGFEI_NAME)
+    status = ticket_status(demo, caller, number=earlier.number, credit_code=None, settings=settings)
+    assert status.kind == "not_found"
+    turn = rate_from_chat(demo, caller, number=earlier.number, score="满意", comment="", settings=settings)
+    assert turn.step is not None and turn.step.kind == "not_found"
+    as_wanxiang = ChatCaller(sender="web-1", enterprise_id=wanxiang, enterprise_name="万象")
+    rated = rate_from_chat(
+        demo, as_wanxiang, number=earlier.number, score="满意", comment="", settings=settings
+    )
+    assert rated.step is not None and rated.step.kind == "rated"
+
+
 def test_with_several_waiting_the_oldest_answer_is_asked_first(
     demo: sessionmaker, settings: AppealsSettings
 ) -> None:
@@ -604,8 +629,8 @@ def test_answering_queues_exactly_one_answered_notice_and_a_retry_none(
     assert notices[0].ticket_number == ticket.number and notices[0].sender_id == "web-1"
     assert notices[0].text == "已协调供电局增容"
     with transaction(demo) as session:
-        events = get_ticket(session, ticket.number, settings=settings).events  # type: ignore[union-attr]
-    assert [e.kind for e in events].count("answer") == 1
+        history = get_ticket(session, ticket.number, settings=settings)
+    assert history is not None and [e.kind for e in history.events].count("answer") == 1
 
 
 def test_a_butler_cannot_answer_another_butlers_ticket(demo: sessionmaker, settings: AppealsSettings) -> None:
