@@ -19,16 +19,22 @@ conversation is in that actor's scope; outside it they raise
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, false, func, or_, select, true, update
+from sqlalchemy import Integer, and_, bindparam, exists, false, func, or_, select, text, true, update
+from sqlalchemy import literal as sql_literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.elements import ColumnElement, TextClause
+from sqlalchemy.sql.selectable import Select
 
 from appeals.clock import utcnow
 from appeals.models import Assignment, Butler, Department, Enterprise
@@ -254,25 +260,97 @@ def _compare_and_set(
 # -- appending turns ----------------------------------------------------------------------
 
 
+class _Taken(NamedTuple):
+    """The conversation row just after ``_take_seq`` incremented it (read under the row lock)."""
+
+    id: int
+    last_seq: int
+    state: str
+    enterprise_id: int | None
+    unanswered_streak: int
+
+
+class _Which(NamedTuple):
+    """Which conversation a turn goes to: by ``sender`` (the chat path) or by ``id`` (the console)."""
+
+    column: str
+    value: int | str
+
+
+# the statements of the chat path are built once (per shape) on the tables, so a turn pays neither
+# SQLAlchemy's statement building and cache-key walk nor the ORM's result handling
+_CONVERSATION = Conversation.__table__
+_MESSAGE = ConversationMessage.__table__
+_STREAK_VALUES = {
+    "reset": sql_literal(0),
+    "increment": _CONVERSATION.c.unanswered_streak + 1,
+}
+
+
+@functools.cache
+def _seq_update(column: str, client_id: bool, holder: bool, streak: str | None) -> Update:
+    """``UPDATE conversation SET last_seq = last_seq + :count …`` for one shape of call.
+
+    ``client_id`` adds the guard that the client message id is not stored yet; ``holder``
+    the guard that the butler ``:butler_id`` still holds the conversation (and records
+    their activity); ``streak`` resets or increments the unanswered streak.
+    """
+    c = _CONVERSATION.c
+    stmt = update(_CONVERSATION).where(c[column] == bindparam("which"))
+    if client_id:
+        stmt = stmt.where(
+            ~exists().where(
+                _MESSAGE.c.conversation_id == c.id,
+                _MESSAGE.c.client_message_id == bindparam("client_message_id"),
+            )
+        )
+    values: Values = {
+        "last_seq": c.last_seq + bindparam("count", type_=Integer),
+        "version": c.version + 1,
+        "updated_at": bindparam("now", type_=c.updated_at.type),
+    }
+    if holder:
+        stmt = stmt.where(c.state == "butler", c.butler_id == bindparam("holder_id"))
+        values["last_butler_activity_at"] = bindparam("now", type_=c.updated_at.type)
+    if streak is not None:
+        values["unanswered_streak"] = _STREAK_VALUES[streak]
+    return stmt.values(values)
+
+
+@functools.cache
+def _seq_read(column: str) -> Select:
+    """The numbers ``_seq_update`` just reserved, with the state the turn was stored in."""
+    c = _CONVERSATION.c
+    return select(c.id, c.last_seq, c.state, c.enterprise_id, c.unanswered_streak).where(
+        c[column] == bindparam("which")
+    )
+
+
 def _take_seq(
     session: Session,
-    conversation_id: int,
+    which: _Which,
     now: datetime,
-    guard: Sequence[ColumnElement[Any]] = (),
-    **extra: Any,
-) -> int | None:
-    """The next frame number, or ``None`` when ``guard`` does not hold; locks the row until commit."""
-    result = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, *guard)
-        .values(last_seq=Conversation.last_seq + 1, version=Conversation.version + 1, updated_at=now, **extra)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    *,
+    count: int = 1,
+    client_message_id: str | None = None,
+    holder: int | None = None,
+    streak: str | None = None,
+) -> _Taken | None:
+    """Reserve the next ``count`` frame numbers of the conversation ``which`` names.
+
+    ``None`` when there is no such conversation or a guard fails (the client message id is
+    already stored, the butler ``holder`` no longer holds it). The ``UPDATE`` locks the row
+    until commit, so the numbers read back right after it are this transaction's own.
+    """
+    params: Values = {"which": which.value, "count": count, "now": now}
+    if client_message_id is not None:
+        params["client_message_id"] = client_message_id
+    if holder is not None:
+        params["holder_id"] = holder
+    stmt = _seq_update(which.column, client_message_id is not None, holder is not None, streak)
+    if session.execute(stmt, params).rowcount != 1:
         return None
-    return int(
-        session.execute(select(Conversation.last_seq).where(Conversation.id == conversation_id)).scalar_one()
-    )
+    return _Taken(*session.execute(_seq_read(which.column), {"which": which.value}).one())
 
 
 def _give_back_seq(session: Session, conversation_id: int, seq: int) -> None:
@@ -285,40 +363,90 @@ def _give_back_seq(session: Session, conversation_id: int, seq: int) -> None:
     )
 
 
-def _insert_unless_duplicate(session: Session, values: Values) -> bool:
-    """Insert a message; ``False`` when its client message id is already stored (the unique constraint)."""
+_MESSAGE_COLUMNS = (
+    "conversation_id",
+    "seq",
+    "role",
+    "text",
+    "custom",
+    "buttons",
+    "client_message_id",
+    "author",
+    "created_at",
+)
+_INSERT_MESSAGE = _MESSAGE.insert()
+_insert_or_skip_cache: dict[str, TextClause] = {}
+
+
+def _insert_or_skip(dialect: str) -> TextClause:
+    """``INSERT … ON CONFLICT (conversation_id, client_message_id) DO NOTHING`` for SQLite and PostgreSQL.
+
+    Written as text because SQLAlchemy 1.4 cannot cache its ``on_conflict_do_nothing``
+    construct and compiled it anew for every message; the binds take the columns' types.
+    PostgreSQL returns the new id (SQLite's comes from ``lastrowid``).
+    """
+    stmt = _insert_or_skip_cache.get(dialect)
+    if stmt is None:
+        table = _MESSAGE
+        names = ", ".join(_MESSAGE_COLUMNS)
+        binds = ", ".join(f":{name}" for name in _MESSAGE_COLUMNS)
+        returning = " RETURNING id" if dialect == "postgresql" else ""
+        stmt = text(
+            f"INSERT INTO {table.name} ({names}) VALUES ({binds}) "
+            f"ON CONFLICT (conversation_id, client_message_id) DO NOTHING{returning}"
+        ).bindparams(*(bindparam(name, type_=table.c[name].type) for name in _MESSAGE_COLUMNS))
+        _insert_or_skip_cache[dialect] = stmt
+    return stmt
+
+
+def _insert_message(session: Session, values: Values) -> int | None:
+    """Insert one turn and return its id; ``None`` when its client message id is already stored.
+
+    The unique constraint decides (``ON CONFLICT DO NOTHING``), so two requests racing
+    with the same client message id store it once.
+    """
+    if values["client_message_id"] is None:  # nothing to conflict with: a plain insert
+        return int(session.execute(_INSERT_MESSAGE, values).inserted_primary_key[0])
     dialect = session.get_bind().dialect.name
-    table = ConversationMessage.__table__
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        stmt = (
-            insert(table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["conversation_id", "client_message_id"])
-        )
-        return bool(session.execute(stmt).rowcount == 1)
+    if dialect == "postgresql":
+        new_id = session.execute(_insert_or_skip(dialect), values).scalar_one_or_none()
+        return None if new_id is None else int(new_id)
+    if dialect == "sqlite":
+        result = session.execute(_insert_or_skip(dialect), values)
+        return int(result.lastrowid) if result.rowcount == 1 else None
     try:  # other databases: a savepoint around a plain insert
         with session.begin_nested():
-            session.execute(table.insert().values(**values))
+            inserted = session.execute(_INSERT_MESSAGE, values).inserted_primary_key
     except IntegrityError:
-        return False
-    return True
+        return None
+    return int(inserted[0])
 
 
 def _find_client_message(
-    session: Session, conversation_id: int, client_message_id: str
-) -> ConversationMessage | None:
-    return session.execute(
-        select(ConversationMessage).where(
-            ConversationMessage.conversation_id == conversation_id,
+    session: Session, which: _Which, client_message_id: str
+) -> tuple[ConversationMessage, str, int | None] | None:
+    """The stored turn with this client message id in the conversation ``which`` names, with its state."""
+    row = session.execute(
+        select(ConversationMessage, Conversation.state, Conversation.enterprise_id)
+        .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
+        .where(
+            getattr(Conversation, which.column) == which.value,
             ConversationMessage.client_message_id == client_message_id,
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+class _Appended(NamedTuple):
+    message: MessagePublic
+    duplicate: bool
+    state: str
+    enterprise_id: int | None
 
 
 def _append(
     session: Session,
-    conversation_id: int,
+    which: _Which,
     *,
     role: str,
     text: str,
@@ -327,47 +455,51 @@ def _append(
     buttons: list[dict[str, Any]] | None = None,
     author: str = "",
     client_message_id: str | None = None,
-    guard: Sequence[ColumnElement[Any]] = (),
+    holder: int | None = None,
     on_refused: Callable[[], Exception] | None = None,
-    **extra: Any,
-) -> tuple[MessagePublic, bool]:
-    """Store one turn with the next ``seq``; a known client message id returns the stored one."""
-    if client_message_id is not None:
-        existing = _find_client_message(session, conversation_id, client_message_id)
-        if existing is not None:
-            return _message_public(existing), True
-    seq = _take_seq(session, conversation_id, now, guard, **extra)
-    if seq is None:
+) -> _Appended:
+    """Store one turn with the next ``seq``; a known client message id returns the stored one.
+
+    Three statements in the common case (take the number, read it back, insert): a known
+    client message id fails the ``UPDATE``'s guard, so a retry neither takes a number nor
+    touches the conversation; the unique constraint still catches a race the guard missed.
+    ``holder``: only while this butler holds the conversation, else ``on_refused()``.
+    """
+    taken = _take_seq(session, which, now, client_message_id=client_message_id, holder=holder)
+    if taken is None:
+        if client_message_id is not None:
+            found = _find_client_message(session, which, client_message_id)
+            if found is not None:
+                return _Appended(_message_public(found[0]), True, found[1], found[2])
         raise on_refused() if on_refused is not None else ConversationNotFound()
-    inserted = _insert_unless_duplicate(
-        session,
-        {
-            "conversation_id": conversation_id,
-            "seq": seq,
-            "role": role,
-            "text": text,
-            "custom": custom,
-            "buttons": buttons,
-            "client_message_id": client_message_id,
-            "author": author[:50],
-            "created_at": now,
-        },
-    )
-    if not inserted:  # another request stored the same client message first
-        _give_back_seq(session, conversation_id, seq)
+    values: Values = {
+        "conversation_id": taken.id,
+        "seq": taken.last_seq,
+        "role": role,
+        "text": text,
+        "custom": custom,
+        "buttons": buttons,
+        "client_message_id": client_message_id,
+        "author": author[:50],
+        "created_at": now,
+    }
+    new_id = _insert_message(session, values)
+    if new_id is None:  # another request stored the same client message first
+        _give_back_seq(session, taken.id, taken.last_seq)
         assert client_message_id is not None
-        existing = _find_client_message(session, conversation_id, client_message_id)
-        if existing is None:  # pragma: no cover - the conflict named a row that must exist
+        found = _find_client_message(session, _Which("id", taken.id), client_message_id)
+        if found is None:  # pragma: no cover - the conflict named a row that must exist
             raise ConversationBusy()
-        return _message_public(existing), True
-    row = session.execute(
-        select(ConversationMessage).where(
-            ConversationMessage.conversation_id == conversation_id,
-            ConversationMessage.seq == seq,
-            ConversationMessage.role != "note",
-        )
-    ).scalar_one()
-    return _message_public(row), False
+        return _Appended(_message_public(found[0]), True, found[1], found[2])
+    message = MessagePublic(
+        id=new_id, **{**values, "custom": _as_stored(custom), "buttons": _as_stored(buttons)}
+    )
+    return _Appended(message, False, taken.state, taken.enterprise_id)
+
+
+def _as_stored(value: Any) -> Any:
+    """What reading the JSON column back would give: the live frame equals the resumed one."""
+    return None if value is None else json.loads(json.dumps(value))
 
 
 # -- the enterprise's side ----------------------------------------------------------------
@@ -423,6 +555,42 @@ def conversation_for_sender(session: Session, sender: str) -> ConversationPublic
         return None
 
 
+@dataclass(frozen=True)
+class EnterpriseTurn:
+    """What storing one enterprise message found: the stored turn, and the conversation at that moment.
+
+    ``state`` and ``enterprise_id`` are read under the same row lock that numbered the turn,
+    so the caller routes the message (assistant or butler) without reading the conversation again.
+    """
+
+    message: MessagePublic
+    duplicate: bool
+    state: str
+    enterprise_id: int | None
+
+
+def record_enterprise_turn(
+    session: Session,
+    sender: str,
+    client_message_id: str | None,
+    text: str,
+    *,
+    now: datetime | None = None,
+) -> EnterpriseTurn:
+    """Store what the enterprise typed (once per client message id) and return the conversation's state."""
+    text = _clean_text(text)
+    client_id = _clean_client_id(client_message_id)
+    appended = _append(
+        session,
+        _Which("sender", sender),
+        role="enterprise",
+        text=text,
+        now=now or utcnow(),
+        client_message_id=client_id,
+    )
+    return EnterpriseTurn(*appended)
+
+
 def record_enterprise_message(
     session: Session,
     sender: str,
@@ -432,12 +600,8 @@ def record_enterprise_message(
     now: datetime | None = None,
 ) -> tuple[MessagePublic, bool]:
     """Store what the enterprise typed; ``(message, True)`` when this client id was already stored."""
-    text = _clean_text(text)
-    client_id = _clean_client_id(client_message_id)
-    conv = _by_sender(session, sender)
-    return _append(
-        session, conv.id, role="enterprise", text=text, now=now or utcnow(), client_message_id=client_id
-    )
+    turn = record_enterprise_turn(session, sender, client_message_id, text, now=now)
+    return turn.message, turn.duplicate
 
 
 def record_reply(
@@ -455,10 +619,9 @@ def record_reply(
     if role not in REPLY_ROLES:
         raise InvalidInput("回复角色无效")
     text = _clean_text(text or "", allow_empty=bool(custom or buttons))
-    conv = _by_sender(session, sender)
-    message, _ = _append(
+    appended = _append(
         session,
-        conv.id,
+        _Which("sender", sender),
         role=role,
         text=text,
         now=now or utcnow(),
@@ -466,7 +629,70 @@ def record_reply(
         buttons=buttons,
         author=author,
     )
-    return message
+    return appended.message
+
+
+@dataclass(frozen=True)
+class ReplyDraft:
+    """One frame to store with ``record_replies``: a ``bot`` or ``system`` turn."""
+
+    role: str
+    text: str
+    custom: dict[str, Any] | None = None
+    buttons: list[dict[str, Any]] | None = None
+
+
+def record_replies(
+    session: Session,
+    sender: str,
+    drafts: Sequence[ReplyDraft],
+    *,
+    answered: bool | None = None,
+    now: datetime | None = None,
+) -> tuple[list[MessagePublic], int]:
+    """Store the frames of one reply together, and count the assistant's unanswered streak with them.
+
+    The same as ``record_reply`` for each draft followed by ``record_answer_outcome``
+    (unless ``answered`` is ``None``), in one ``UPDATE`` of the conversation instead of
+    one per frame: the turn costs two statements plus one insert per frame. Returns the
+    stored frames in order and the streak after them.
+    """
+    if not drafts:
+        raise InvalidInput("没有要保存的回复")
+    cleaned = []
+    for draft in drafts:
+        if draft.role not in REPLY_ROLES:
+            raise InvalidInput("回复角色无效")
+        body = _clean_text(draft.text or "", allow_empty=bool(draft.custom or draft.buttons))
+        cleaned.append((draft, body))
+    moment = now or utcnow()
+    streak = None if answered is None else ("reset" if answered else "increment")
+    taken = _take_seq(session, _Which("sender", sender), moment, count=len(cleaned), streak=streak)
+    if taken is None:
+        raise ConversationNotFound()
+    first_seq = taken.last_seq - len(cleaned) + 1
+    stored = []
+    for offset, (draft, body) in enumerate(cleaned):
+        values: Values = {
+            "conversation_id": taken.id,
+            "seq": first_seq + offset,
+            "role": draft.role,
+            "text": body,
+            "custom": draft.custom,
+            "buttons": draft.buttons,
+            "client_message_id": None,
+            "author": "",
+            "created_at": moment,
+        }
+        new_id = _insert_message(session, values)
+        assert new_id is not None  # no client message id: nothing to conflict with
+        stored.append(
+            MessagePublic(
+                id=new_id,
+                **{**values, "custom": _as_stored(draft.custom), "buttons": _as_stored(draft.buttons)},
+            )
+        )
+    return stored, taken.unanswered_streak
 
 
 def messages_after(session: Session, sender: str, after_seq: int, limit: int = 200) -> list[MessagePublic]:
@@ -492,17 +718,17 @@ def record_answer_outcome(session: Session, sender: str, answered: bool) -> int:
 
     The gateway hands the conversation off when it reaches two.
     """
-    conv = _by_sender(session, sender)
+    which = Conversation.sender == sender
     streak = 0 if answered else Conversation.unanswered_streak + 1
-    session.execute(
+    result = session.execute(
         update(Conversation)
-        .where(Conversation.id == conv.id)
+        .where(which)
         .values(unanswered_streak=streak, version=Conversation.version + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return int(
-        session.execute(select(Conversation.unanswered_streak).where(Conversation.id == conv.id)).scalar_one()
-    )
+    if result.rowcount != 1:
+        raise ConversationNotFound()
+    return int(session.execute(select(Conversation.unanswered_streak).where(which)).scalar_one())
 
 
 def request_handoff(
@@ -622,20 +848,19 @@ def send_butler_message(
     conv = _in_scope_or_404(session, conversation_id, scope_for(butler))
     if butler.butler_id is None or conv.state != "butler" or conv.butler_id != butler.butler_id:
         raise NotHolder()
-    message, _ = _append(
+    appended = _append(
         session,
-        conv.id,
+        _Which("id", conv.id),
         role="butler",
         text=text,
         now=now,
         author=butler.name,
         client_message_id=client_id,
         # checked again under the row lock: a transfer may have committed since the read above
-        guard=(Conversation.state == "butler", Conversation.butler_id == butler.butler_id),
+        holder=butler.butler_id,
         on_refused=NotHolder,
-        last_butler_activity_at=now,
     )
-    return message
+    return appended.message
 
 
 def add_note(session: Session, conversation_id: int, actor: Actor, text: str, now: datetime) -> MessagePublic:

@@ -47,7 +47,10 @@ def _utcnow() -> datetime:
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     """One engine and session factory per process; the schema is migrated by ``butler db upgrade``."""
-    engine = make_engine(app[SETTINGS_KEY].database_url)
+    settings = app[SETTINGS_KEY]
+    engine = make_engine(
+        settings.database_url, synchronous=settings.sqlite_synchronous, keep_connections=True
+    )
     app[ENGINE_KEY] = engine
     app[SESSION_FACTORY_KEY] = make_session_factory(engine)
     yield

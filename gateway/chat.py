@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from appeals.identity import sign_identity
 from conversations import service as conversations
-from conversations.views import ConversationPublic, MessagePublic
+from conversations.views import MessagePublic
 from gateway import handoff, live
 from gateway.db import naive, now_utc, run_db
 from gateway.frames import message_frame
@@ -118,13 +118,13 @@ def ticket_shown_before(session: Session, sender: str, number: str, before_seq: 
 # -- the path -----------------------------------------------------------------------------------
 
 
-def _identity(app: web.Application, conversation: ConversationPublic) -> dict[str, Any]:
+def _identity(app: web.Application, sender: str, enterprise_id: int | None) -> dict[str, Any]:
     """Rasa's metadata: only the identity the gateway signs; nothing a client sent."""
     secret = app[SETTINGS_KEY].identity_secret
     if not secret:
         return {}
     issued_at = int(now_utc(app).timestamp())
-    return {"identity": sign_identity(secret, conversation.sender, conversation.enterprise_id, issued_at)}
+    return {"identity": sign_identity(secret, sender, enterprise_id, issued_at)}
 
 
 async def _noop(_frame: dict[str, Any]) -> None:
@@ -161,23 +161,25 @@ async def handle_handoff_button(
 async def _handle_locked(
     app: web.Application, sender: str, client_message_id: str, text: str, reply: Reply, *, button: bool
 ) -> ChatOutcome:
+    """One transaction stores the turn and reads the state it was stored in; then route it.
+
+    Rasa is asked only after the turn is committed: the unique client message id decides
+    what is a repeat, so a message sent twice reaches the assistant once.
+    """
     hub = app[HUB_KEY]
     tz = app[SETTINGS_KEY].appeals_settings.tz
-    now = now_utc(app)
-
-    def record(session: Session) -> tuple[ConversationPublic, MessagePublic, bool]:
-        message, duplicate = conversations.record_enterprise_message(
-            session, sender, client_message_id, text, now=naive(now)
-        )
-        conversation = conversations.conversation_for_sender(session, sender)
-        assert conversation is not None  # record_enterprise_message found it
-        return conversation, message, duplicate
-
-    conversation, message, duplicate = await run_db(app, record)
-    ack = {"type": "ack", "id": client_message_id, "seq": message.seq, "duplicate": duplicate}
+    now = naive(now_utc(app))
+    turn = await run_db(
+        app,
+        lambda session: conversations.record_enterprise_turn(
+            session, sender, client_message_id, text, now=now
+        ),
+    )
+    message = turn.message
+    ack = {"type": "ack", "id": client_message_id, "seq": message.seq, "duplicate": turn.duplicate}
     await reply(ack)
-    if duplicate:
-        log.info("gateway.chat.duplicate conversation=%s seq=%s", conversation.id, message.seq)
+    if turn.duplicate:
+        log.info("gateway.chat.duplicate conversation=%s seq=%s", message.conversation_id, message.seq)
         return ChatOutcome(ack=ack, duplicate=True, first_seq=message.seq)
     echo = message_frame(message, tz)
     await hub.to_chat(sender, echo)
@@ -187,76 +189,74 @@ async def _handle_locked(
         if result.message is not None:
             frames.append(message_frame(result.message, tz))
         return ChatOutcome(ack=ack, frames=frames, first_seq=message.seq)
-    if conversation.state == "bot":
-        frames += await _ask_assistant(app, conversation, text, client_message_id)
+    if turn.state == "bot":
+        frames += await _ask_assistant(app, sender, turn, client_message_id)
     else:
-        await _record_for_butler(app, conversation, message, text)
+        await _record_for_butler(app, sender, turn)
     return ChatOutcome(ack=ack, frames=frames, first_seq=message.seq)
 
 
-async def _record_for_butler(
-    app: web.Application, conversation: ConversationPublic, message: MessagePublic, text: str
-) -> None:
+async def _record_for_butler(app: web.Application, sender: str, turn: conversations.EnterpriseTurn) -> None:
     """A person handles the conversation: the consoles hear it; Rasa (paused) only records it."""
-    await live.message_event(app, message)
-    if not await handoff.mirror(app, conversation.sender, []):
+    conversation_id = turn.message.conversation_id
+    await live.message_event(app, turn.message)
+    if not await handoff.mirror(app, sender, []):
         return  # the pause has not reached Rasa: do not let the assistant answer
     try:
-        replies = await app[RASA_KEY].send(conversation.sender, text, _identity(app, conversation))
+        replies = await app[RASA_KEY].send(
+            sender, turn.message.text, _identity(app, sender, turn.enterprise_id)
+        )
     except RasaUnavailable as exc:
         log.warning(
-            "gateway.chat.paused_record_failed conversation=%s reason=%s", conversation.id, exc.reason
+            "gateway.chat.paused_record_failed conversation=%s reason=%s", conversation_id, exc.reason
         )
         return
     if replies:  # Rasa answered, so it was not paused (a pause lost in a restart): pause it now
-        log.warning("gateway.chat.rasa_not_paused conversation=%s", conversation.id)
-        await handoff.mirror(app, conversation.sender, [{"event": "pause"}])
+        log.warning("gateway.chat.rasa_not_paused conversation=%s", conversation_id)
+        await handoff.mirror(app, sender, [{"event": "pause"}])
 
 
 async def _ask_assistant(
-    app: web.Application, conversation: ConversationPublic, text: str, client_message_id: str
+    app: web.Application, sender: str, turn: conversations.EnterpriseTurn, client_message_id: str
 ) -> list[dict[str, Any]]:
-    """Forward to Rasa, store and publish its replies, and hand off when they call for a person."""
-    sender = conversation.sender
+    """Forward to Rasa, store its replies in one transaction, publish them, and hand off when they call for a person."""
     settings = app[SETTINGS_KEY]
     tz = settings.appeals_settings.tz
+    rasa = app[RASA_KEY]
+    conversation_id = turn.message.conversation_id
+    text = turn.message.text
     try:
         if not await handoff.mirror(app, sender, []):
             raise RasaUnavailable("tracker events pending")
-        replies = merge_replies(await app[RASA_KEY].send(sender, text, _identity(app, conversation)))
-        if not replies and await app[RASA_KEY].is_paused(sender):
+        replies = merge_replies(await rasa.send(sender, text, _identity(app, sender, turn.enterprise_id)))
+        if not replies and await rasa.is_paused(sender):
             # a resume lost in a restart: the assistant is ours again, so it answers this message
-            log.warning("gateway.chat.rasa_still_paused conversation=%s", conversation.id)
-            await app[RASA_KEY].append_events(sender, [{"event": "resume"}])
-            replies = merge_replies(await app[RASA_KEY].send(sender, text, _identity(app, conversation)))
+            log.warning("gateway.chat.rasa_still_paused conversation=%s", conversation_id)
+            await rasa.append_events(sender, [{"event": "resume"}])
+            replies = merge_replies(await rasa.send(sender, text, _identity(app, sender, turn.enterprise_id)))
     except RasaUnavailable as exc:
-        log.warning("gateway.chat.rasa_unavailable conversation=%s reason=%s", conversation.id, exc.reason)
+        log.warning("gateway.chat.rasa_unavailable conversation=%s reason=%s", conversation_id, exc.reason)
         replies = []
-        unavailable = str(exc)
+        drafts = [conversations.ReplyDraft("system", str(exc))]
     else:
-        unavailable = ""
+        drafts = [conversations.ReplyDraft("bot", r.text, r.custom, r.buttons) for r in replies]
+    if not drafts:
+        return []
+    kinds = [_kind(r) for r in replies]
+    urgent = _urgent_ticket_numbers(replies)
     now = naive(now_utc(app))
 
     def store(session: Session) -> tuple[list[MessagePublic], str]:
-        if unavailable:
-            return [conversations.record_reply(session, sender, "system", unavailable, now=now)], ""
-        stored = [
-            conversations.record_reply(session, sender, "bot", r.text, r.custom, r.buttons, now=now)
-            for r in replies
-        ]
+        stored, streak = conversations.record_replies(
+            session, sender, drafts, answered=("no_answer" not in kinds) if replies else None, now=now
+        )
         reason = ""
-        kinds = [_kind(r) for r in replies]
         if "handoff" in kinds:
             reason = handoff.REASON_ASKED
-        elif any(
-            not ticket_shown_before(session, sender, number, stored[0].seq)
-            for number in _urgent_ticket_numbers(replies)
-        ):
+        elif any(not ticket_shown_before(session, sender, number, stored[0].seq) for number in urgent):
             reason = handoff.REASON_URGENT
-        if replies:
-            streak = conversations.record_answer_outcome(session, sender, "no_answer" not in kinds)
-            if not reason and streak >= settings.unanswered_handoff:
-                reason = handoff.REASON_UNANSWERED.format(count=streak)
+        if replies and not reason and streak >= settings.unanswered_handoff:
+            reason = handoff.REASON_UNANSWERED.format(count=streak)
         return stored, reason
 
     stored, reason = await run_db(app, store)
