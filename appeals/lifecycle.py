@@ -72,6 +72,14 @@ def _transition(
     return event
 
 
+def _notice_text(ticket: Ticket, kind: str, note: str) -> str:
+    """What the enterprise reads in its chat: a butler's reply says which ticket it answers."""
+    if kind == "butler_reply":
+        who = f"企业管家{ticket.butler.name}" if ticket.butler is not None else "企业管家"
+        return f"{who}就您的诉求工单 {ticket.number}（{ticket.category}）答复：{note}"
+    return note
+
+
 def _act(
     session: Session,
     number: str,
@@ -94,7 +102,7 @@ def _act(
             apply(ticket, stamp)
         _transition(session, ticket, action, actor, note, stamp)
         if notice is not None:
-            add_notice(session, ticket, notice, note, stamp)
+            add_notice(session, ticket, notice, _notice_text(ticket, notice, note), stamp)
     session.expire(ticket)
     return _reload(session, ticket.number, moment, cfg)
 

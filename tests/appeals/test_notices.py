@@ -91,7 +91,9 @@ def test_reply_answer_and_reopen_are_each_queued_once_even_when_retried(
             rate_ticket(session, number, "不满意", "还没拿到证", "企业", now=later, settings=settings)
     kinds = _kinds(db_factory)
     assert [kind for kind, _ in kinds] == ["routed", "butler_reply", "answered", "reopened"]
-    assert kinds[1][1] == "已在协调国土部门" and kinds[2][1] == "规划许可已批"
+    # the reply says which ticket it answers: the enterprise may have several open
+    assert kinds[1][1] == f"企业管家张三就您的诉求工单 {number}（用地）答复：已在协调国土部门"
+    assert kinds[2][1] == "规划许可已批"
     assert kinds[3][1].startswith(f"很抱歉没能让您满意。工单 {number} 已重新交由管家张三办理")
 
 
