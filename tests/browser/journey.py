@@ -123,6 +123,7 @@ def play(browser: Browser, url: str, password: str, shoot: Shoot) -> str:
     shoot(enterprise, "chat-ticket", ".msg[data-kind=ticket]", "end")
 
     visitor = open_chat(browser, url)
+    say(visitor, "食品经营许可证要准备哪些材料？")
     say(visitor, "你好，厂房租赁补贴去哪里申请？我们是新落户的企业")
     visitor.click("#handoff")
     expect(visitor.locator(".state-banner")).to_have_attribute("data-state", "waiting", timeout=15_000)
@@ -158,11 +159,14 @@ def play(browser: Browser, url: str, password: str, shoot: Shoot) -> str:
     shoot(visitor, "chat-butler", ".msg[data-from=enterprise]", "end")
     console.click("#hand-back")
     expect(visitor.locator(".state-banner")).to_have_attribute("data-state", "bot", timeout=15_000)
-    # back with the assistant: the next guide question is answered by it again, with its card
+    # back with the assistant, which answers the next question with the context it had before the
+    # hand-off: "那要多久？" follows up the guide asked about first
     guides = visitor.locator(".guide-card").count()
-    say(visitor, "食品经营许可证要准备哪些材料？")
+    say(visitor, "那要多久？")
     expect(visitor.locator(".guide-card")).to_have_count(guides + 1, timeout=REPLY_TIMEOUT)
-    expect(visitor.locator(".guide-card").last).to_contain_text("食品经营许可")
+    expect(visitor.locator(".msg[data-kind=guide]").last).to_contain_text(
+        re.compile("食品经营许可证核发.*办理时限.*10个工作日")
+    )
 
     console.click("#tab-tickets")
     console.locator(f".ticket-row[data-number='{number}']").click()
