@@ -16,8 +16,11 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.chat_views import setup_chat_routes
+from gateway.db import LOOP_SESSIONS_KEY, checkpoint_wal, loop_engine
 from gateway.errors import error_middleware
 from gateway.hub import Hub
 from gateway.rasa_client import RasaClient
@@ -45,16 +48,45 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+CHECKPOINT_SECONDS = 5.0
+
+
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-    """One engine and session factory per process; the schema is migrated by ``butler db upgrade``."""
+    """One engine and session factory per process; the schema is migrated by ``butler db upgrade``.
+
+    Connections are kept (a new SQLite connection per transaction cost more than the turn's
+    statements), and with SQLite at ``synchronous=NORMAL`` the chat turns get the loop's own
+    connection (``gateway.db.run_turn_db``) and a task that checkpoints the log on a thread.
+    """
     settings = app[SETTINGS_KEY]
     engine = make_engine(
         settings.database_url, synchronous=settings.sqlite_synchronous, keep_connections=True
     )
     app[ENGINE_KEY] = engine
     app[SESSION_FACTORY_KEY] = make_session_factory(engine)
+    on_loop = loop_engine(settings.database_url, settings.sqlite_synchronous)
+    checkpoints: asyncio.Task[None] | None = None
+    if on_loop is not None:
+        app[LOOP_SESSIONS_KEY] = make_session_factory(on_loop)
+        checkpoints = asyncio.create_task(_checkpoint_loop(engine))
     yield
+    if checkpoints is not None:
+        checkpoints.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await checkpoints
+    if on_loop is not None:
+        on_loop.dispose()
     engine.dispose()
+
+
+async def _checkpoint_loop(engine: Engine) -> None:
+    """The loop's connection never checkpoints the write-ahead log (that syncs the disk): do it here."""
+    while True:
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        try:
+            await asyncio.to_thread(checkpoint_wal, engine)
+        except SQLAlchemyError as exc:  # busy or failing disk: the next round tries again
+            log.warning("gateway.db.checkpoint_failed error=%s", type(exc).__name__)
 
 
 async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:

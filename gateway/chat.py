@@ -13,6 +13,7 @@ frames are published in ``seq`` order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from appeals.identity import sign_identity
 from conversations import service as conversations
 from conversations.views import MessagePublic
 from gateway import handoff, live
-from gateway.db import naive, now_utc, run_db
+from gateway.db import naive, now_utc, run_turn_db
 from gateway.frames import message_frame
 from gateway.rasa_client import RasaUnavailable
 from gateway.typedefs import HUB_KEY, RASA_KEY, SETTINGS_KEY
@@ -169,7 +170,7 @@ async def _handle_locked(
     hub = app[HUB_KEY]
     tz = app[SETTINGS_KEY].appeals_settings.tz
     now = naive(now_utc(app))
-    turn = await run_db(
+    turn = await run_turn_db(
         app,
         lambda session: conversations.record_enterprise_turn(
             session, sender, client_message_id, text, now=now
@@ -177,20 +178,30 @@ async def _handle_locked(
     )
     message = turn.message
     ack = {"type": "ack", "id": client_message_id, "seq": message.seq, "duplicate": turn.duplicate}
-    await reply(ack)
     if turn.duplicate:
+        await reply(ack)
         log.info("gateway.chat.duplicate conversation=%s seq=%s", message.conversation_id, message.seq)
         return ChatOutcome(ack=ack, duplicate=True, first_seq=message.seq)
-    echo = message_frame(message, tz)
-    await hub.to_chat(sender, echo)
+    asking: asyncio.Task[_Answer] | None = None
+    if not button and turn.state == "bot":
+        # the request leaves before the ack and the echo are written: they are not on Rasa's path
+        asking = asyncio.create_task(_assistant_replies(app, sender, turn))
+        await asyncio.sleep(0)
+    try:
+        await reply(ack)
+        echo = message_frame(message, tz)
+        await hub.to_chat(sender, echo)
+    except BaseException:
+        if asking is not None:
+            asking.cancel()
+        raise
     frames = [echo]
     if button:
         result = await handoff.request_handoff_locked(app, sender, handoff.REASON_BUTTON, remind=True)
         if result.message is not None:
             frames.append(message_frame(result.message, tz))
-        return ChatOutcome(ack=ack, frames=frames, first_seq=message.seq)
-    if turn.state == "bot":
-        frames += await _ask_assistant(app, sender, turn, client_message_id)
+    elif asking is not None:
+        frames += await _publish_answer(app, sender, client_message_id, await asking)
     else:
         await _record_for_butler(app, sender, turn)
     return ChatOutcome(ack=ack, frames=frames, first_seq=message.seq)
@@ -216,12 +227,18 @@ async def _record_for_butler(app: web.Application, sender: str, turn: conversati
         await handoff.mirror(app, sender, [{"event": "pause"}])
 
 
-async def _ask_assistant(
-    app: web.Application, sender: str, turn: conversations.EnterpriseTurn, client_message_id: str
-) -> list[dict[str, Any]]:
-    """Forward to Rasa, store its replies in one transaction, publish them, and hand off when they call for a person."""
-    settings = app[SETTINGS_KEY]
-    tz = settings.appeals_settings.tz
+@dataclass(frozen=True)
+class _Answer:
+    """What the assistant said to one message: its replies, or why it could not answer."""
+
+    replies: list[AssistantReply]
+    unavailable: str = ""
+
+
+async def _assistant_replies(
+    app: web.Application, sender: str, turn: conversations.EnterpriseTurn
+) -> _Answer:
+    """Forward the stored message to Rasa with the signed identity; Rasa's failures become ``unavailable``."""
     rasa = app[RASA_KEY]
     conversation_id = turn.message.conversation_id
     text = turn.message.text
@@ -236,8 +253,19 @@ async def _ask_assistant(
             replies = merge_replies(await rasa.send(sender, text, _identity(app, sender, turn.enterprise_id)))
     except RasaUnavailable as exc:
         log.warning("gateway.chat.rasa_unavailable conversation=%s reason=%s", conversation_id, exc.reason)
-        replies = []
-        drafts = [conversations.ReplyDraft("system", str(exc))]
+        return _Answer([], str(exc))
+    return _Answer(replies)
+
+
+async def _publish_answer(
+    app: web.Application, sender: str, client_message_id: str, answer: _Answer
+) -> list[dict[str, Any]]:
+    """Store the answer's frames in one transaction, publish them, and hand off when they call for a person."""
+    settings = app[SETTINGS_KEY]
+    tz = settings.appeals_settings.tz
+    replies = answer.replies
+    if answer.unavailable:
+        drafts = [conversations.ReplyDraft("system", answer.unavailable)]
     else:
         drafts = [conversations.ReplyDraft("bot", r.text, r.custom, r.buttons) for r in replies]
     if not drafts:
@@ -259,7 +287,7 @@ async def _ask_assistant(
             reason = handoff.REASON_UNANSWERED.format(count=streak)
         return stored, reason
 
-    stored, reason = await run_db(app, store)
+    stored, reason = await run_turn_db(app, store)
     frames = [message_frame(m, tz, reply_to=client_message_id if m.role == "bot" else None) for m in stored]
     for frame in frames:
         await app[HUB_KEY].to_chat(sender, frame)

@@ -11,10 +11,10 @@ from sqlalchemy.engine import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-# SQLite's ``synchronous`` levels this project uses. FULL syncs the write-ahead log on every
-# commit; NORMAL syncs it at checkpoints only (in WAL mode still never corrupt, and nothing is
-# lost when a process crashes, only possibly the last commits on a power cut).
-SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+# SQLite's ``synchronous`` levels this project uses. NORMAL syncs the write-ahead log at
+# checkpoints only (in WAL mode still never corrupt, and nothing is lost when a process
+# crashes, only possibly the last commits on a power cut); FULL syncs it on every commit.
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 
 
 def make_engine(

@@ -1,0 +1,244 @@
+"""What one chat turn costs the gateway's database, and that the cheap path loses nothing.
+
+The gateway hop (issue 7 §7) is mostly the turn's database work: these tests pin the number
+of SQL statements and commits of an ordinary bot turn, so a change that adds round trips
+shows up here before it shows up in the benchmark, and check what makes the path cheap
+(kept connections, ``synchronous=NORMAL``, the loop's own connection) keeps its promises:
+a repeated message id is processed once, a busy database stalls no other chat, every frame
+is stored before it is sent, and the writes reach the database file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+import gateway.app
+from gateway.db import LOOP_SESSIONS_KEY
+from gateway.settings import GatewaySettings, SettingsError
+from gateway.typedefs import ENGINE_KEY
+from storage.engine import make_engine
+from tests.gateway.conftest import Clock, Gateway, frames_until, next_frame, quiet, say, start_gateway
+from tests.gateway.fake_rasa import FakeRasa
+
+QUESTION = "食品经营许可证要什么材料"
+GUIDE: list[dict[str, Any]] = [
+    {
+        "text": "【食品经营许可证核发】申请材料\n1. 食品经营许可申请书",
+        "buttons": [{"title": "办理时限", "payload": "/ask_time"}],
+    },
+    {"custom": {"kind": "guide", "guide_id": "DEMO-013", "aspect": "materials", "materials": ["申请书"]}},
+]
+
+# One ordinary bot turn: UPDATE (take the number, refuse a known id) + SELECT (the number and
+# the state) + INSERT for the enterprise's message; the same three for the assistant's reply
+# (with the unanswered streak). It was 16 statements before the gateway-hop work; if a change
+# needs more, this is where to say why.
+STATEMENTS_PER_TURN = 6
+COMMITS_PER_TURN = 2
+
+
+@dataclass
+class Counter:
+    """SQL statements, commits and new DBAPI connections on the gateway's own engines."""
+
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+    connections: int = 0
+
+    def on_statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements.append(" ".join(statement.split()[:3]))
+
+    def on_commit(self, _conn: Any) -> None:
+        self.commits += 1
+
+    def on_connect(self, _dbapi: Any, _record: Any) -> None:
+        self.connections += 1
+
+
+def gateway_engines(gw: Gateway) -> list[Engine]:
+    engines = [gw.app[ENGINE_KEY]]
+    loop_sessions = gw.app.get(LOOP_SESSIONS_KEY)
+    if loop_sessions is not None:
+        engines.append(loop_sessions.kw["bind"])
+    return engines
+
+
+@contextmanager
+def counting(engines: list[Engine]) -> Iterator[Counter]:
+    counter = Counter()
+    hooks = [
+        ("before_cursor_execute", counter.on_statement),
+        ("commit", counter.on_commit),
+        ("connect", counter.on_connect),
+    ]
+    for engine in engines:
+        for name, hook in hooks:
+            event.listen(engine, name, hook)
+    try:
+        yield counter
+    finally:
+        for engine in engines:
+            for name, hook in hooks:
+                event.remove(engine, name, hook)
+
+
+async def _warm_socket(gw: Gateway) -> Any:
+    """A conversation that has had one turn already (the first turn of a process warms caches)."""
+    gw.fake.script[QUESTION] = GUIDE
+    token, _ = await gw.open_session()
+    ws = await gw.connect(token)
+    await say(ws, "warm-up", QUESTION)
+    return ws
+
+
+async def test_an_ordinary_bot_turn_costs_six_statements_and_two_commits(gw: Gateway) -> None:
+    ws = await _warm_socket(gw)
+
+    with counting(gateway_engines(gw)) as counter:
+        frames = await say(ws, "m1", QUESTION)
+
+    assert [(f["type"], f.get("from")) for f in frames] == [
+        ("ack", None),
+        ("message", "enterprise"),
+        ("message", "bot"),
+    ]
+    assert frames[2]["custom"]["kind"] == "guide" and frames[2]["buttons"][0]["title"] == "办理时限"
+    assert len(counter.statements) == STATEMENTS_PER_TURN, counter.statements
+    assert [s.split()[0] for s in counter.statements] == ["UPDATE", "SELECT", "INSERT"] * 2
+    assert counter.commits == COMMITS_PER_TURN
+    assert counter.connections == 0  # connections are kept, not opened per message
+
+
+async def test_on_full_durability_the_turn_runs_on_threads_with_the_same_statements(
+    world_url: str, clock: Clock
+) -> None:
+    async with start_gateway(world_url, FakeRasa(), clock, sqlite_synchronous="FULL") as gw:
+        assert gw.app.get(LOOP_SESSIONS_KEY) is None  # a commit syncs the disk: never on the loop
+        ws = await _warm_socket(gw)
+        with counting(gateway_engines(gw)) as counter:
+            frames = await say(ws, "m1", QUESTION)
+        assert [f.get("seq") for f in frames] == [3, 3, 4]
+        assert len(counter.statements) == STATEMENTS_PER_TURN and counter.commits == COMMITS_PER_TURN
+
+
+async def test_a_repeated_message_id_takes_no_number_and_never_reaches_the_assistant(gw: Gateway) -> None:
+    ws = await _warm_socket(gw)
+    await say(ws, "m1", QUESTION)
+    webhook_calls = len(gw.fake.messages())
+
+    with counting(gateway_engines(gw)) as counter:
+        again = await say(ws, "m1", QUESTION)
+
+    assert again == [{"type": "ack", "id": "m1", "seq": 3, "duplicate": True}]
+    assert len(gw.fake.messages()) == webhook_calls
+    # the refused UPDATE and the look-up of the stored message; nothing is written
+    assert [s.split()[0] for s in counter.statements] == ["UPDATE", "SELECT"]
+    following = await say(ws, "m2", QUESTION)
+    assert [f.get("seq") for f in following] == [5, 5, 6]  # no number was used up by the repeat
+
+
+async def test_a_frame_received_live_is_the_frame_a_reconnect_gets(gw: Gateway) -> None:
+    gw.fake.script[QUESTION] = GUIDE
+    token, _ = await gw.open_session()
+    ws = await gw.connect(token)
+    live = [f for f in await say(ws, "m1", QUESTION) if f["type"] == "message"]
+
+    again = await gw.connect(token)
+    await again.send_json({"type": "resume", "after_seq": 0})
+    resumed = await quiet(again)
+    polled = await (
+        await gw.client.get("/api/chat/messages?after_seq=0", headers={"Authorization": f"Bearer {token}"})
+    ).json()
+
+    assert resumed == live
+    assert polled["frames"] == live
+
+
+async def test_a_busy_database_stalls_no_other_chat_and_the_message_is_stored_once(
+    gw: Gateway, world_url: str
+) -> None:
+    """Another writer holds the database: the turn waits on a thread, the loop keeps serving."""
+    ws = await _warm_socket(gw)
+    token, _ = await gw.open_session()
+    other = await gw.connect(token)
+    blocker = sqlite3.connect(world_url.split("///", 1)[1], timeout=0, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # the write lock, as a long transaction elsewhere holds it
+        started = time.perf_counter()
+        await ws.send_json({"type": "message", "id": "m1", "text": QUESTION})
+        await asyncio.sleep(0.2)  # the gateway meets the lock now
+        await other.send_json({"type": "ping"})
+        assert await next_frame(other, timeout=5) == {"type": "pong"}
+        assert time.perf_counter() - started < 1.5  # the other chat was served while the turn waited
+        blocker.execute("ROLLBACK")
+        frames = await frames_until(ws, lambda f: f.get("from") == "bot")
+    finally:
+        blocker.close()
+
+    assert frames[0] == {"type": "ack", "id": "m1", "seq": 3, "duplicate": False}
+    assert [(f["from"], f["seq"]) for f in frames[1:]] == [("enterprise", 3), ("bot", 4)]
+    with gw.factory() as session:
+        stored = session.execute(
+            text("SELECT count(*) FROM conversation_message WHERE client_message_id = 'm1'")
+        ).scalar_one()
+    assert stored == 1
+
+
+async def test_the_turns_reach_the_database_file_not_only_the_log(
+    world_url: str, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's connection never checkpoints; the background task copies the log into the file."""
+    monkeypatch.setattr(gateway.app, "CHECKPOINT_SECONDS", 0.05)
+    async with start_gateway(world_url, FakeRasa(), clock) as gw:
+        ws = await _warm_socket(gw)
+        await say(ws, "m1", "营业执照怎么办")
+        await asyncio.sleep(0.5)
+        copy = tmp_path / "file-only.db"
+        shutil.copy(world_url.split("///", 1)[1], copy)  # the database file without its -wal
+        with sqlite3.connect(copy) as database:
+            texts = [row[0] for row in database.execute("SELECT text FROM conversation_message")]
+    assert "营业执照怎么办" in texts and "答复：营业执照怎么办" in texts
+
+
+async def test_the_gateways_connections_run_at_the_configured_durability(gw: Gateway) -> None:
+    main_engine, loop_engine = gateway_engines(gw)
+    with main_engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    with loop_engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 0  # fail, never wait
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+
+
+def test_every_other_engine_keeps_full_durability(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/other.db")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        engine.dispose()
+    with pytest.raises(ValueError, match="synchronous"):
+        make_engine(f"sqlite:///{tmp_path}/other.db", synchronous="OFF")
+
+
+def test_the_durability_setting() -> None:
+    assert GatewaySettings.from_env({"DATABASE_URL": "sqlite:///x.db"}).sqlite_synchronous == "NORMAL"
+    full = GatewaySettings.from_env(
+        {"DATABASE_URL": "sqlite:///x.db", "GATEWAY_SQLITE_SYNCHRONOUS": " full "}
+    )
+    assert full.sqlite_synchronous == "FULL"
+    with pytest.raises(SettingsError, match="GATEWAY_SQLITE_SYNCHRONOUS.*NORMAL 或 FULL"):
+        GatewaySettings.from_env({"DATABASE_URL": "sqlite:///x.db", "GATEWAY_SQLITE_SYNCHRONOUS": "OFF"})
