@@ -29,7 +29,7 @@ from connectors.web import (
 )
 from conversations import service as conversations
 from conversations.errors import ConversationError
-from conversations.views import MessagePublic
+from conversations.views import ConversationPublic, MessagePublic
 from gateway import chat
 from gateway.db import ChatSession, now_utc, open_web_session, run_db, session_for_token
 from gateway.errors import INTERNAL_MESSAGE, json_error
@@ -110,8 +110,17 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     """``GET /api/chat/ws?token=…``: 401 before the upgrade for an unknown token."""
     app = request.app
     settings = app[SETTINGS_KEY]
-    chat_session = await _authenticate(request, request.query.get("token", ""))
-    conversation = await run_db(app, lambda s: conversations.conversation_for_sender(s, chat_session.sender))
+    token, now = request.query.get("token", ""), now_utc(app)
+
+    def open_chat(session: Session) -> tuple[ChatSession | None, ConversationPublic | None]:
+        found = session_for_token(session, token, now)
+        if found is None:
+            return None, None
+        return found, conversations.conversation_for_sender(session, found.sender)
+
+    chat_session, conversation = await run_db(app, open_chat)  # one transaction for both reads
+    if chat_session is None:
+        raise json_error(web.HTTPUnauthorized, "unauthorized", UNKNOWN_TOKEN)
     ws = web.WebSocketResponse(
         max_msg_size=_hard_limit(settings.max_frame_bytes), heartbeat=HEARTBEAT_SECONDS
     )
