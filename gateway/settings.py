@@ -8,7 +8,10 @@ conversation back), ``GATEWAY_COOKIE_SECURE`` (0; set it to 1 whenever the gatew
 behind HTTPS, so the console cookie is never sent in clear), ``GATEWAY_MAX_FRAME_BYTES`` (8192),
 ``GATEWAY_MAX_TEXT_CHARS`` (2000), ``GATEWAY_RASA_TIMEOUT`` seconds (30),
 ``GATEWAY_NOTICE_POLL_SECONDS`` (1.0), ``GATEWAY_UNANSWERED_HANDOFF`` (2 unanswered turns in a
-row hand the conversation to a person), ``GATEWAY_SQLITE_SYNCHRONOUS`` (NORMAL; or FULL). The ``APPEALS_*`` variables (working hours, time zone)
+row hand the conversation to a person), ``GATEWAY_SQLITE_SYNCHRONOUS`` (NORMAL; or FULL),
+``GATEWAY_TRUSTED_PROXIES`` (none: comma-separated addresses of the reverse proxies in front of the
+gateway, whose ``X-Forwarded-For`` is believed, so that the log-in rate limit counts each user's own
+address instead of the proxy's). The ``APPEALS_*`` variables (working hours, time zone)
 are read through ``appeals.settings`` because the off-hours notice uses the office calendar.
 
 ``GATEWAY_SQLITE_SYNCHRONOUS`` is SQLite's durability setting for the gateway's own
@@ -63,6 +66,7 @@ class GatewaySettings:
     unanswered_handoff: int = 2
     idle_check_seconds: float = 30.0
     sqlite_synchronous: str = "NORMAL"
+    trusted_proxies: frozenset[str] = frozenset()
     appeals: AppealsSettings | None = None
 
     @property
@@ -90,6 +94,11 @@ class GatewaySettings:
             notice_poll_seconds=_number(env, "GATEWAY_NOTICE_POLL_SECONDS", 1.0, float, minimum=0.05),
             unanswered_handoff=_number(env, "GATEWAY_UNANSWERED_HANDOFF", 2, int, minimum=1),
             sqlite_synchronous=_choice(env, "GATEWAY_SQLITE_SYNCHRONOUS", "NORMAL", SQLITE_SYNCHRONOUS),
+            trusted_proxies=frozenset(
+                address.strip()
+                for address in env.get("GATEWAY_TRUSTED_PROXIES", "").split(",")
+                if address.strip()
+            ),
             appeals=AppealsSettings.from_env({**env, "DATABASE_URL": database_url}),
         )
 

@@ -148,6 +148,22 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, token: str, 
     )
 
 
+def client_address(request: web.Request, trusted_proxies: frozenset[str]) -> str:
+    """The address the log-in rate limit counts: behind a trusted reverse proxy, the user's own.
+
+    ``X-Forwarded-For`` is read right to left, skipping the trusted proxies; a header sent by anyone
+    else is ignored, since a client could otherwise pick a fresh address for every guess.
+    """
+    remote = request.remote or ""
+    if remote not in trusted_proxies:
+        return remote
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted_proxies:
+            return hop
+    return remote
+
+
 @guarded
 async def login(request: web.Request) -> web.StreamResponse:
     """``login``: check the password (rate-limited, audited), set the cookie, return the CSRF token."""
@@ -155,7 +171,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = _credential(body.get("username"), "用户名", NAME_MAX).strip()
     password = _credential(body.get("password"), "密码", PASSWORD_MAX)
     settings = request.app[ACCOUNTS_SETTINGS_KEY]
-    client = (request.remote or "")[:64]
+    client = client_address(request, request.app[SETTINGS_KEY].trusted_proxies)[:64]
     now = naive(now_utc(request.app))
     outcome = await run_db(
         request.app, lambda s: accounts.log_in(s, username, password, client, now, settings)
