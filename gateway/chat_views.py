@@ -34,7 +34,7 @@ from gateway import chat
 from gateway.db import ChatSession, now_utc, open_web_session, run_db, session_for_token
 from gateway.errors import INTERNAL_MESSAGE, json_error
 from gateway.frames import enterprise_frames, state_frame
-from gateway.handoff import STILL_WAITING_TEXT, TAKEN_OVER_TEXT
+from gateway.handoff import HANDED_BACK_TEXT, STILL_WAITING_TEXT, TAKEN_OVER_TEXT
 from gateway.hub import send_frame
 from gateway.typedefs import HUB_KEY, SETTINGS_KEY
 from storage.errors import StorageError
@@ -131,12 +131,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     log.info("gateway.chat.connected conversation=%s open=%d", chat_session.conversation_id, hub.chat_count())
     try:
         if conversation is not None and conversation.state != "bot":
-            text = (
-                STILL_WAITING_TEXT
-                if conversation.state == "waiting"
-                else TAKEN_OVER_TEXT.format(name=conversation.butler_name)
-            )
-            await send_frame(ws, state_frame(conversation.state, conversation.butler_name, text))
+            await send_frame(ws, _state_of(conversation))
         limit = _RateLimit()
         async for message in ws:
             if message.type == WSMsgType.TEXT:
@@ -251,8 +246,9 @@ async def post_message(request: web.Request) -> web.Response:
         frames = enterprise_frames(
             await run_db(app, lambda s: conversations.messages_after(s, sender, since, PAGE)), tz
         )
-    last_seq = await _last_seq(app, sender)
-    return web.json_response({"frames": frames, "last_seq": last_seq, "ack": outcome.ack}, dumps=_dumps)
+    last_seq, state = await _where_it_stands(app, sender)
+    body = {"frames": frames, "last_seq": last_seq, "ack": outcome.ack, "state": state}
+    return web.json_response(body, dumps=_dumps)
 
 
 async def get_messages(request: web.Request) -> web.Response:
@@ -267,12 +263,26 @@ async def get_messages(request: web.Request) -> web.Response:
     batch = await run_db(app, lambda s: conversations.messages_after(s, sender, after_seq, PAGE))
     frames = enterprise_frames(batch, app[SETTINGS_KEY].appeals_settings.tz)
     last_seq = batch[-1].seq if batch else max(after_seq, 0)
-    return web.json_response({"frames": frames, "last_seq": last_seq}, dumps=_dumps)
+    _, state = await _where_it_stands(app, sender)
+    return web.json_response({"frames": frames, "last_seq": last_seq, "state": state}, dumps=_dumps)
 
 
-async def _last_seq(app: web.Application, sender: str) -> int:
+def _state_of(conversation: ConversationPublic) -> dict[str, Any]:
+    """The ``state`` frame a client needs to show who is answering it now."""
+    if conversation.state == "waiting":
+        return state_frame("waiting", None, STILL_WAITING_TEXT)
+    if conversation.state == "butler":
+        name = conversation.butler_name
+        return state_frame("butler", name, TAKEN_OVER_TEXT.format(name=name))
+    return state_frame("bot", None, HANDED_BACK_TEXT)
+
+
+async def _where_it_stands(app: web.Application, sender: str) -> tuple[int, dict[str, Any] | None]:
+    """The conversation's last ``seq`` and its hand-off state: polling clients get no state frames."""
     conversation = await run_db(app, lambda s: conversations.conversation_for_sender(s, sender))
-    return conversation.last_seq if conversation is not None else 0
+    if conversation is None:
+        return 0, None
+    return conversation.last_seq, _state_of(conversation)
 
 
 def _dumps(value: Any) -> str:

@@ -131,7 +131,25 @@ async def test_http_fallback_sends_polls_and_retries_without_duplicates(gw: Gate
     polled = await (await gw.client.get("/api/chat/messages?after_seq=1", headers=auth)).json()
     assert [f["seq"] for f in polled["frames"]] == [2] and polled["last_seq"] == 2
     nothing = await (await gw.client.get("/api/chat/messages?after_seq=2", headers=auth)).json()
-    assert nothing == {"frames": [], "last_seq": 2}
+    assert nothing["frames"] == [] and nothing["last_seq"] == 2
+    assert nothing["state"]["state"] == "bot"
+
+
+async def test_a_polling_client_learns_who_answers_it(gw: Gateway) -> None:
+    """Without a socket there are no state frames: every answer says where the conversation stands."""
+    token, _ = await gw.open_session()
+    auth = {"Authorization": f"Bearer {token}"}
+    handoff = await (
+        await gw.client.post("/api/chat/messages", json={"id": "h1", "type": "handoff"}, headers=auth)
+    ).json()
+    assert handoff["state"]["type"] == "state" and handoff["state"]["state"] == "waiting"
+    polled = await (await gw.client.get("/api/chat/messages?after_seq=0", headers=auth)).json()
+    assert polled["state"] == {
+        "type": "state",
+        "state": "waiting",
+        "butler": None,
+        "text": "您的会话已在排队中，管家接入后会在这里回复您",
+    }
 
 
 async def test_the_socket_and_the_fallback_share_one_conversation(gw: Gateway) -> None:
