@@ -18,7 +18,7 @@ from storage.migrate import upgrade_to_head
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = REPO_ROOT / "knowledge" / "demo"
 # The Guang'an catalogue lives in the shared data folder beside the repository checkout.
-DEFAULT_CATALOGUE = REPO_ROOT.parent / "shared" / "data" / "guangan-catalogue" / "guang_an_items.derived.json"
+DEFAULT_CATALOGUE = REPO_ROOT / "knowledge" / "catalogues" / "guangan" / "guang_an_items.derived.json"
 
 GOOD_ITEM: dict[str, Any] = {
     "id": "DEMO-SCJG-013",
