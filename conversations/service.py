@@ -22,14 +22,28 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
-from sqlalchemy import Integer, and_, bindparam, exists, false, func, or_, select, text, true, update
-from sqlalchemy import literal as sql_literal
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
@@ -68,6 +82,8 @@ INBOX_STATES = ("waiting", "butler", "bot", "mine", "all")
 _CAS_ATTEMPTS = 3
 
 Values = dict[str, Any]
+# the chat path's statements run on an ORM session or, cheaper, on a Core connection
+Executor: TypeAlias = Session | Connection
 
 
 # -- small helpers ----------------------------------------------------------------------
@@ -91,7 +107,8 @@ def _clean_client_id(client_message_id: str | None) -> str | None:
     return client_message_id
 
 
-def _message_public(row: ConversationMessage) -> MessagePublic:
+def _message_public(row: Any) -> MessagePublic:
+    """A stored turn, from its ORM row or a Core row of the message table's columns."""
     return MessagePublic(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -282,8 +299,8 @@ class _Which(NamedTuple):
 _CONVERSATION = Conversation.__table__
 _MESSAGE = ConversationMessage.__table__
 _STREAK_VALUES = {
-    "reset": sql_literal(0),
-    "increment": _CONVERSATION.c.unanswered_streak + 1,
+    "reset": literal_column("0"),
+    "increment": _CONVERSATION.c.unanswered_streak + literal_column("1"),
 }
 
 
@@ -306,11 +323,11 @@ def _seq_update(column: str, client_id: bool, holder: bool, streak: str | None) 
         )
     values: Values = {
         "last_seq": c.last_seq + bindparam("count", type_=Integer),
-        "version": c.version + 1,
+        "version": c.version + literal_column("1"),
         "updated_at": bindparam("now", type_=c.updated_at.type),
     }
     if holder:
-        stmt = stmt.where(c.state == "butler", c.butler_id == bindparam("holder_id"))
+        stmt = stmt.where(c.state == literal_column("'butler'"), c.butler_id == bindparam("holder_id"))
         values["last_butler_activity_at"] = bindparam("now", type_=c.updated_at.type)
     if streak is not None:
         values["unanswered_streak"] = _STREAK_VALUES[streak]
@@ -326,8 +343,52 @@ def _seq_read(column: str) -> Select:
     )
 
 
+_TAKEN_COLUMNS = ("id", "last_seq", "state", "enterprise_id", "unanswered_streak")
+
+
+@functools.cache
+def _seq_update_returning(
+    dialect: str, column: str, client_id: bool, holder: bool, streak: str | None
+) -> TextClause:
+    """``_seq_update`` … ``RETURNING`` the ``_seq_read`` columns: one statement instead of two.
+
+    Written as text because SQLAlchemy 1.4 renders ``RETURNING`` for PostgreSQL only, while
+    SQLite has it since 3.35 (``_returning_dialect``); the binds keep the columns' types.
+    """
+    compiler = (sqlite.dialect if dialect == "sqlite" else postgresql.dialect)(paramstyle="named")
+    compiled = _seq_update(column, client_id, holder, streak).compile(dialect=compiler)
+    update_sql = str(compiled)
+    c = _CONVERSATION.c
+    binds = [bindparam("which", type_=c[column].type), bindparam("count", type_=Integer)]
+    binds.append(bindparam("now", type_=c.updated_at.type))
+    if client_id:
+        binds.append(bindparam("client_message_id", type_=_MESSAGE.c.client_message_id.type))
+    if holder:
+        binds.append(bindparam("holder_id", type_=c.butler_id.type))
+    # every constant in _seq_update is a literal, so the only binds are the ones named here
+    assert set(compiled.binds) == {b.key for b in binds}, sorted(compiled.binds)
+    return (
+        text(f"{update_sql} RETURNING {', '.join(_TAKEN_COLUMNS)}")
+        .bindparams(*binds)
+        .columns(*(c[name] for name in _TAKEN_COLUMNS))
+    )
+
+
+def _dialect_name(session: Executor) -> str:
+    """``sqlite``, ``postgresql``…: of the session's bind or of the connection."""
+    return str((session.get_bind() if isinstance(session, Session) else session).dialect.name)
+
+
+def _returning_dialect(session: Executor) -> str | None:
+    """The dialect's name when its ``UPDATE`` can return the updated row, else ``None``."""
+    name = _dialect_name(session)
+    if name == "postgresql" or (name == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)):
+        return name
+    return None
+
+
 def _take_seq(
-    session: Session,
+    session: Executor,
     which: _Which,
     now: datetime,
     *,
@@ -347,13 +408,17 @@ def _take_seq(
         params["client_message_id"] = client_message_id
     if holder is not None:
         params["holder_id"] = holder
-    stmt = _seq_update(which.column, client_message_id is not None, holder is not None, streak)
-    if session.execute(stmt, params).rowcount != 1:
+    shape = (which.column, client_message_id is not None, holder is not None, streak)
+    dialect = _returning_dialect(session)
+    if dialect is not None:
+        row = session.execute(_seq_update_returning(dialect, *shape), params).one_or_none()
+        return None if row is None else _Taken(*row)
+    if session.execute(_seq_update(*shape), params).rowcount != 1:
         return None
     return _Taken(*session.execute(_seq_read(which.column), {"which": which.value}).one())
 
 
-def _give_back_seq(session: Session, conversation_id: int, seq: int) -> None:
+def _give_back_seq(session: Executor, conversation_id: int, seq: int) -> None:
     """Undo ``_take_seq`` after a duplicate; safe because this transaction still holds the row."""
     session.execute(
         update(Conversation)
@@ -399,7 +464,7 @@ def _insert_or_skip(dialect: str) -> TextClause:
     return stmt
 
 
-def _insert_message(session: Session, values: Values) -> int | None:
+def _insert_message(session: Executor, values: Values) -> int | None:
     """Insert one turn and return its id; ``None`` when its client message id is already stored.
 
     The unique constraint decides (``ON CONFLICT DO NOTHING``), so two requests racing
@@ -407,7 +472,7 @@ def _insert_message(session: Session, values: Values) -> int | None:
     """
     if values["client_message_id"] is None:  # nothing to conflict with: a plain insert
         return int(session.execute(_INSERT_MESSAGE, values).inserted_primary_key[0])
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect_name(session)
     if dialect == "postgresql":
         new_id = session.execute(_insert_or_skip(dialect), values).scalar_one_or_none()
         return None if new_id is None else int(new_id)
@@ -415,26 +480,11 @@ def _insert_message(session: Session, values: Values) -> int | None:
         result = session.execute(_insert_or_skip(dialect), values)
         return int(result.lastrowid) if result.rowcount == 1 else None
     try:  # other databases: a savepoint around a plain insert
-        with session.begin_nested():
+        with session.begin_nested():  # type: ignore[attr-defined]  # both a session and a connection have it
             inserted = session.execute(_INSERT_MESSAGE, values).inserted_primary_key
     except IntegrityError:
         return None
     return int(inserted[0])
-
-
-def _find_client_message(
-    session: Session, which: _Which, client_message_id: str
-) -> tuple[ConversationMessage, str, int | None] | None:
-    """The stored turn with this client message id in the conversation ``which`` names, with its state."""
-    row = session.execute(
-        select(ConversationMessage, Conversation.state, Conversation.enterprise_id)
-        .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
-        .where(
-            getattr(Conversation, which.column) == which.value,
-            ConversationMessage.client_message_id == client_message_id,
-        )
-    ).one_or_none()
-    return None if row is None else (row[0], row[1], row[2])
 
 
 class _Appended(NamedTuple):
@@ -444,8 +494,33 @@ class _Appended(NamedTuple):
     enterprise_id: int | None
 
 
+@functools.cache
+def _client_message_read(column: str) -> Select:
+    """The stored turn with the client message id ``:client_message_id``, with its conversation's state."""
+    c = _CONVERSATION.c
+    return (
+        select(
+            *_MESSAGE.c, c.state.label("conversation_state"), c.enterprise_id.label("conversation_enterprise")
+        )
+        .join(_CONVERSATION, c.id == _MESSAGE.c.conversation_id)
+        .where(
+            c[column] == bindparam("which"), _MESSAGE.c.client_message_id == bindparam("client_message_id")
+        )
+    )
+
+
+def _find_client_message(session: Executor, which: _Which, client_message_id: str) -> _Appended | None:
+    """The stored turn with this client message id in the conversation ``which`` names, as a repeat."""
+    row = session.execute(
+        _client_message_read(which.column), {"which": which.value, "client_message_id": client_message_id}
+    ).one_or_none()
+    if row is None:
+        return None
+    return _Appended(_message_public(row), True, row.conversation_state, row.conversation_enterprise)
+
+
 def _append(
-    session: Session,
+    session: Executor,
     which: _Which,
     *,
     role: str,
@@ -470,7 +545,7 @@ def _append(
         if client_message_id is not None:
             found = _find_client_message(session, which, client_message_id)
             if found is not None:
-                return _Appended(_message_public(found[0]), True, found[1], found[2])
+                return found
         raise on_refused() if on_refused is not None else ConversationNotFound()
     values: Values = {
         "conversation_id": taken.id,
@@ -490,7 +565,7 @@ def _append(
         found = _find_client_message(session, _Which("id", taken.id), client_message_id)
         if found is None:  # pragma: no cover - the conflict named a row that must exist
             raise ConversationBusy()
-        return _Appended(_message_public(found[0]), True, found[1], found[2])
+        return found
     message = MessagePublic(
         id=new_id, **{**values, "custom": _as_stored(custom), "buttons": _as_stored(buttons)}
     )
@@ -570,7 +645,7 @@ class EnterpriseTurn:
 
 
 def record_enterprise_turn(
-    session: Session,
+    session: Executor,
     sender: str,
     client_message_id: str | None,
     text: str,
@@ -643,7 +718,7 @@ class ReplyDraft:
 
 
 def record_replies(
-    session: Session,
+    session: Executor,
     sender: str,
     drafts: Sequence[ReplyDraft],
     *,
@@ -695,21 +770,19 @@ def record_replies(
     return stored, taken.unanswered_streak
 
 
-def messages_after(session: Session, sender: str, after_seq: int, limit: int = 200) -> list[MessagePublic]:
+def messages_after(session: Executor, sender: str, after_seq: int, limit: int = 200) -> list[MessagePublic]:
     """Frames the enterprise has not seen (``seq > after_seq``), oldest first; internal notes never."""
-    conv = session.execute(select(Conversation.id).where(Conversation.sender == sender)).scalar_one_or_none()
+    c = _CONVERSATION.c
+    conv = session.execute(select(c.id).where(c.sender == sender)).scalar_one_or_none()
     if conv is None:
         return []
+    m = _MESSAGE.c
     rows = session.execute(
-        select(ConversationMessage)
-        .where(
-            ConversationMessage.conversation_id == conv,
-            ConversationMessage.seq > max(int(after_seq), 0),
-            ConversationMessage.role != "note",
-        )
-        .order_by(ConversationMessage.seq)
+        select(_MESSAGE)
+        .where(m.conversation_id == conv, m.seq > max(int(after_seq), 0), m.role != "note")
+        .order_by(m.seq)
         .limit(max(1, min(int(limit), 1000)))
-    ).scalars()
+    )
     return [_message_public(row) for row in rows]
 
 

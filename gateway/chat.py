@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
 from appeals.identity import sign_identity
 from conversations import service as conversations
@@ -101,7 +100,9 @@ def _urgent_ticket_numbers(replies: list[AssistantReply]) -> list[str]:
     ]
 
 
-def ticket_shown_before(session: Session, sender: str, number: str, before_seq: int | None = None) -> bool:
+def ticket_shown_before(
+    session: conversations.Executor, sender: str, number: str, before_seq: int | None = None
+) -> bool:
     """Whether an earlier frame showed this ticket: only the first showing (its filing) hands off."""
     for message in conversations.messages_after(session, sender, 0, limit=1000):
         if before_seq is not None and message.seq >= before_seq:
@@ -274,7 +275,7 @@ async def _publish_answer(
     urgent = _urgent_ticket_numbers(replies)
     now = naive(now_utc(app))
 
-    def store(session: Session) -> tuple[list[MessagePublic], str]:
+    def store(session: conversations.Executor) -> tuple[list[MessagePublic], str]:
         stored, streak = conversations.record_replies(
             session, sender, drafts, answered=("no_answer" not in kinds) if replies else None, now=now
         )

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from conversations import service as conversations
+from conversations.service import Executor
 from gateway.models import ChatToken
 from gateway.typedefs import CLOCK_KEY, SESSION_FACTORY_KEY
 from storage.engine import make_engine
@@ -60,18 +61,20 @@ async def run_db(app: web.Application, work: Callable[[Session], T]) -> T:
     return await asyncio.to_thread(unit)
 
 
-async def run_turn_db(app: web.Application, work: Callable[[Session], T]) -> T:
+async def run_turn_db(app: web.Application, work: Callable[[Executor], T]) -> T:
     """``run_db`` for a chat turn's short transactions: on the loop's own connection when there is one.
 
-    A database error there (the database busy with another writer, or anything else) rolls
-    the attempt back and runs ``work`` again on a worker thread through ``run_db``, which waits
-    for the lock and reports real failures as usual; ``work`` must only touch the session.
+    There ``work`` gets the Core connection, not an ORM session: the session's bookkeeping
+    cost more than the turn's few statements. A database error (the database busy with
+    another writer, or anything else) rolls the attempt back and runs ``work`` again on a
+    worker thread through ``run_db``, which waits for the lock and reports real failures as
+    usual; ``work`` must only touch what it is given.
     """
     factory = app.get(LOOP_SESSIONS_KEY)
     if factory is not None:
         try:
-            with factory.begin() as session:
-                return work(session)
+            with factory.kw["bind"].begin() as connection:
+                return work(connection)
         except SQLAlchemyError as exc:
             log.debug("gateway.db.loop_fallback error=%s", type(exc).__name__)
     return await run_db(app, work)
