@@ -18,6 +18,7 @@ task does that on a thread, ``checkpoint_wal``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -72,12 +73,28 @@ async def run_turn_db(app: web.Application, work: Callable[[Executor], T]) -> T:
     """
     factory = app.get(LOOP_SESSIONS_KEY)
     if factory is not None:
+        connection = _loop_connection(factory.kw["bind"])
         try:
-            with factory.kw["bind"].begin() as connection:
+            with connection.begin():
                 return work(connection)
         except SQLAlchemyError as exc:
             log.debug("gateway.db.loop_fallback error=%s", type(exc).__name__)
+            _LOOP_CONNECTIONS.pop(factory.kw["bind"], None)
+            connection.close()  # the next turn starts on a fresh one
     return await run_db(app, work)
+
+
+# the loop engine's one connection, kept checked out (a checkout per transaction cost more than its
+# commit) until the engine is disposed
+_LOOP_CONNECTIONS: dict[Engine, Connection] = {}
+
+
+def _loop_connection(engine: Engine) -> Connection:
+    connection = _LOOP_CONNECTIONS.get(engine)
+    if connection is None or connection.closed:
+        connection = engine.connect()
+        _LOOP_CONNECTIONS[engine] = connection
+    return connection
 
 
 def loop_engine(database_url: str, synchronous: str) -> Engine | None:
@@ -99,7 +116,15 @@ def loop_engine(database_url: str, synchronous: str) -> Engine | None:
         connect_args={"timeout": 0, "check_same_thread": False},
     )
     event.listen(engine, "connect", _never_wait)
+    event.listen(engine, "engine_disposed", _forget_loop_connection)
     return engine
+
+
+def _forget_loop_connection(engine: Engine) -> None:
+    connection = _LOOP_CONNECTIONS.pop(engine, None)
+    if connection is not None:
+        with contextlib.suppress(SQLAlchemyError):
+            connection.close()
 
 
 def _never_wait(dbapi_connection: Any, _record: Any) -> None:
