@@ -80,7 +80,9 @@ async def run_turn_db(app: web.Application, work: Callable[[Executor], T]) -> T:
         except SQLAlchemyError as exc:
             log.debug("gateway.db.loop_fallback error=%s", type(exc).__name__)
             _LOOP_CONNECTIONS.pop(factory.kw["bind"], None)
-            connection.close()  # the next turn starts on a fresh one
+            with contextlib.suppress(SQLAlchemyError):
+                connection.invalidate()  # whatever state it is in, the next turn starts on a fresh one
+                connection.close()
     return await run_db(app, work)
 
 
@@ -113,6 +115,9 @@ def loop_engine(database_url: str, synchronous: str) -> Engine | None:
         database_url,
         synchronous=synchronous,
         poolclass=StaticPool,
+        # every transaction on it ends in a commit or a rollback, and its one connection is closed
+        # by ``dispose`` before ``run_turn_db`` lets go of it: nothing to roll back on return
+        pool_reset_on_return=None,
         connect_args={"timeout": 0, "check_same_thread": False},
     )
     event.listen(engine, "connect", _never_wait)

@@ -194,6 +194,11 @@ async def test_a_busy_database_stalls_no_other_chat_and_the_message_is_stored_on
             text("SELECT count(*) FROM conversation_message WHERE client_message_id = 'm1'")
         ).scalar_one()
     assert stored == 1
+    # the loop's connection was dropped after the failed attempt; its successor is kept and serves the next turn
+    with counting(gateway_engines(gw)) as counter:
+        following = await say(ws, "m2", QUESTION)
+    assert [f.get("seq") for f in following] == [5, 5, 6]
+    assert counter.connections == 0 and len(counter.statements) == STATEMENTS_PER_TURN
 
 
 async def test_the_turns_reach_the_database_file_not_only_the_log(
