@@ -123,8 +123,8 @@ def play(browser: Browser, url: str, password: str, shoot: Shoot) -> str:
     shoot(enterprise, "chat-ticket", ".msg[data-kind=ticket]", "end")
 
     visitor = open_chat(browser, url)
-    say(visitor, "食品经营许可证要准备哪些材料？")
     say(visitor, "你好，厂房租赁补贴去哪里申请？我们是新落户的企业")
+    say(visitor, "食品经营许可证要准备哪些材料？")
     visitor.click("#handoff")
     expect(visitor.locator(".state-banner")).to_have_attribute("data-state", "waiting", timeout=15_000)
     sender = visitor.evaluate("JSON.parse(localStorage.getItem('butler.chat.session')).sender")
