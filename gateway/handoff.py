@@ -114,6 +114,17 @@ async def _tell(
     await hub.to_chat(sender, message_frame(message, tz))
 
 
+async def _announce(app: web.Application, sender: str, result: HandoffResult, state: str) -> None:
+    """After a change of hands: mirror it into Rasa, tell the enterprise who answers, tell the consoles."""
+    if not result.changed:
+        return
+    assert result.message is not None
+    await mirror(app, sender, [{"event": "pause" if state == "butler" else "resume"}])
+    butler = result.conversation.butler_name if state == "butler" else None
+    await _tell(app, sender, state, butler, result.message)
+    await live.conversation_event(app, "conversation_state", result.conversation)
+
+
 async def _sender_of(app: web.Application, conversation_id: int, actor: Actor) -> str:
     return await run_db(
         app, lambda s: conversations.get_conversation(s, conversation_id, scope_for(actor)).sender
@@ -197,11 +208,7 @@ async def take_over(app: web.Application, conversation_id: int, user: UserPublic
             return HandoffResult(after, changed=True, message=message)
 
         result = await run_db(app, work)
-        if result.changed:
-            assert result.message is not None
-            await mirror(app, sender, [{"event": "pause"}])
-            await _tell(app, sender, "butler", result.conversation.butler_name, result.message)
-            await live.conversation_event(app, "conversation_state", result.conversation)
+        await _announce(app, sender, result, "butler")
         return result
 
 
@@ -268,11 +275,7 @@ async def transfer(
             return HandoffResult(after, changed=True, message=message)
 
         result = await run_db(app, work)
-        if result.changed:
-            assert result.message is not None
-            await mirror(app, sender, [{"event": "pause"}])
-            await _tell(app, sender, "butler", result.conversation.butler_name, result.message)
-            await live.conversation_event(app, "conversation_state", result.conversation)
+        await _announce(app, sender, result, "butler")
         return result
 
 
@@ -312,11 +315,7 @@ async def hand_back(
             return HandoffResult(after, changed=True, message=message)
 
         result = await run_db(app, work)
-        if result.changed:
-            assert result.message is not None
-            await mirror(app, sender, [{"event": "resume"}])
-            await _tell(app, sender, "bot", None, result.message)
-            await live.conversation_event(app, "conversation_state", result.conversation)
+        await _announce(app, sender, result, "bot")
         return result
 
 
