@@ -1,6 +1,8 @@
 // 企业管家助手 · the enterprise web chat (H5). Speaks docs/chat-protocol.md.
 // Everything a person typed is put in the page with textContent, never parsed as HTML.
 
+import { LIGHT_LABELS, beijingParts, el } from "/static/shared/display.js";
+
 const API_SESSION = "/api/chat/session";
 const API_MESSAGES = "/api/chat/messages";
 const API_WS = "/api/chat/ws";
@@ -28,8 +30,6 @@ const ASPECT_LABELS = {
   online: "网上办理",
   conditions: "受理条件",
 };
-
-const LIGHT_LABELS = { green: "正常", yellow: "即将超时", red: "已超时", done: "已完成" };
 
 const STATE_TEXT = {
   bot: "智能助手",
@@ -104,12 +104,6 @@ const $typing = document.getElementById("typing");
 // ---------------------------------------------------------------- DOM helpers
 
 /** Create an element with a class and plain text; the text is never parsed as HTML. */
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
 
 /** The href for http(s) links only; anything else (javascript:, data:) is not a link. */
 function safeHttpUrl(raw) {
@@ -144,35 +138,6 @@ function appendLinkified(node, text) {
 }
 
 // Deadlines and times are Beijing time wherever the browser is.
-const TIME_ZONE = "Asia/Shanghai";
-
-function beijingParts(iso) {
-  if (!iso) return null;
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return null;
-  try {
-    const parts = new Intl.DateTimeFormat("zh-CN", {
-      timeZone: TIME_ZONE,
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    }).formatToParts(date);
-    const get = (type) => (parts.find((p) => p.type === type) || {}).value || "";
-    return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute") };
-  } catch {
-    const pad = (n) => String(n).padStart(2, "0");
-    return {
-      year: String(date.getFullYear()),
-      month: String(date.getMonth() + 1),
-      day: String(date.getDate()),
-      hour: pad(date.getHours()),
-      minute: pad(date.getMinutes()),
-    };
-  }
-}
 
 function formatTime(iso) {
   const p = beijingParts(iso);

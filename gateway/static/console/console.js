@@ -1,12 +1,13 @@
 // 企业管家工作台 · the butler console. Speaks docs/console-api.md.
 // Everything a person typed is put in the page with textContent, never parsed as HTML.
 
+import { LIGHT_LABELS, beijingParts, el } from "/static/shared/display.js";
+
 const API = "/api/console";
 const WS_PATH = "/api/console/ws";
 
 const STATE_LABELS = { bot: "智能助手接待中", waiting: "等待接入", butler: "管家服务中" };
 const FROM_LABELS = { enterprise: "企业", bot: "智能助手", butler: "企业管家", system: "系统", note: "内部备注" };
-const LIGHT_LABELS = { green: "正常", yellow: "即将超时", red: "已超时", done: "已完成" };
 const LIGHT_STAGES = [
   ["contact", "联系"],
   ["answer", "答复"],
@@ -106,12 +107,6 @@ function newId() {
 // ---------------------------------------------------------------- DOM helpers
 
 /** Create an element with a class and plain text; the text is never parsed as HTML. */
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
 
 function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
@@ -122,34 +117,6 @@ function pad(n) {
 }
 
 // Deadlines and times are Beijing time wherever the browser is.
-const TIME_ZONE = "Asia/Shanghai";
-
-function beijingParts(iso) {
-  if (!iso) return null;
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return null;
-  try {
-    const parts = new Intl.DateTimeFormat("zh-CN", {
-      timeZone: TIME_ZONE,
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    }).formatToParts(date);
-    const get = (type) => (parts.find((p) => p.type === type) || {}).value || "";
-    return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute") };
-  } catch {
-    return {
-      year: String(date.getFullYear()),
-      month: String(date.getMonth() + 1),
-      day: String(date.getDate()),
-      hour: pad(date.getHours()),
-      minute: pad(date.getMinutes()),
-    };
-  }
-}
 
 function formatDateTime(iso) {
   const p = beijingParts(iso);
