@@ -85,20 +85,22 @@ class AppealsSettings:
             database_url=database_url,
             timezone_name=env.get("APPEALS_TIMEZONE", "Asia/Shanghai"),
             working_hours=hours,
-            contact_hours=_number(env, "APPEALS_CONTACT_HOURS", 2.0, float, minimum=0.1),
-            answer_days=_number(env, "APPEALS_ANSWER_DAYS", 1, int, minimum=1),
-            resolve_days=_number(env, "APPEALS_RESOLVE_DAYS", 10, int, minimum=1),
-            yellow_fraction=_number(env, "APPEALS_YELLOW_FRACTION", 0.25, float, minimum=0.0, maximum=1.0),
-            sweep_interval=_number(env, "APPEALS_SWEEP_INTERVAL", 300.0, float, minimum=1.0),
-            escalate_after_reopens=_number(env, "APPEALS_ESCALATE_AFTER_REOPENS", 2, int, minimum=1),
+            contact_hours=number_from_env(env, "APPEALS_CONTACT_HOURS", 2.0, float, minimum=0.1),
+            answer_days=number_from_env(env, "APPEALS_ANSWER_DAYS", 1, int, minimum=1),
+            resolve_days=number_from_env(env, "APPEALS_RESOLVE_DAYS", 10, int, minimum=1),
+            yellow_fraction=number_from_env(
+                env, "APPEALS_YELLOW_FRACTION", 0.25, float, minimum=0.0, maximum=1.0
+            ),
+            sweep_interval=number_from_env(env, "APPEALS_SWEEP_INTERVAL", 300.0, float, minimum=1.0),
+            escalate_after_reopens=number_from_env(env, "APPEALS_ESCALATE_AFTER_REOPENS", 2, int, minimum=1),
             identity_secret=env.get("IDENTITY_SECRET", ""),
-            identity_max_age=_number(env, "APPEALS_IDENTITY_MAX_AGE", 300, int, minimum=1),
+            identity_max_age=number_from_env(env, "APPEALS_IDENTITY_MAX_AGE", 300, int, minimum=1),
         )
         _tz(settings.timezone_name)  # validate now, not at the first ticket
         return settings
 
 
-def _number(
+def number_from_env(
     env: Mapping[str, str],
     name: str,
     default: T,
@@ -107,6 +109,10 @@ def _number(
     minimum: float,
     maximum: float | None = None,
 ) -> T:
+    """A number from ``env[name]`` within bounds, or ``default`` when unset; else a Chinese ``SettingsError``.
+
+    Shared with ``gateway.settings`` so every package reports a bad number the same way.
+    """
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default

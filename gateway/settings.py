@@ -29,11 +29,11 @@ A malformed value stops start-up with a Chinese message naming the variable.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from appeals.settings import AppealsSettings
+from appeals.settings import AppealsSettings, SettingsError, number_from_env
 from storage.engine import SQLITE_SYNCHRONOUS
 from storage.settings import Settings as StorageSettings
 
@@ -41,10 +41,6 @@ T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-
-class SettingsError(ValueError):
-    """A configuration variable has a value the gateway cannot use."""
 
 
 @dataclass(frozen=True)
@@ -82,17 +78,19 @@ class GatewaySettings:
         return cls(
             database_url=database_url,
             host=env.get("GATEWAY_HOST", "0.0.0.0").strip() or "0.0.0.0",
-            port=_number(env, "GATEWAY_PORT", 8000, int, minimum=1, maximum=65535),
+            port=number_from_env(env, "GATEWAY_PORT", 8000, int, minimum=1, maximum=65535),
             rasa_url=(env.get("GATEWAY_RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
             rasa_token=env.get("RASA_AUTH_TOKEN", ""),
             identity_secret=env.get("IDENTITY_SECRET", ""),
-            butler_idle_seconds=_number(env, "GATEWAY_BUTLER_IDLE_SECONDS", 900.0, float, minimum=1.0),
+            butler_idle_seconds=number_from_env(
+                env, "GATEWAY_BUTLER_IDLE_SECONDS", 900.0, float, minimum=1.0
+            ),
             cookie_secure=_flag(env, "GATEWAY_COOKIE_SECURE"),
-            max_frame_bytes=_number(env, "GATEWAY_MAX_FRAME_BYTES", 8192, int, minimum=256),
-            max_text_chars=_number(env, "GATEWAY_MAX_TEXT_CHARS", 2000, int, minimum=1),
-            rasa_timeout=_number(env, "GATEWAY_RASA_TIMEOUT", 30.0, float, minimum=0.1),
-            notice_poll_seconds=_number(env, "GATEWAY_NOTICE_POLL_SECONDS", 1.0, float, minimum=0.05),
-            unanswered_handoff=_number(env, "GATEWAY_UNANSWERED_HANDOFF", 2, int, minimum=1),
+            max_frame_bytes=number_from_env(env, "GATEWAY_MAX_FRAME_BYTES", 8192, int, minimum=256),
+            max_text_chars=number_from_env(env, "GATEWAY_MAX_TEXT_CHARS", 2000, int, minimum=1),
+            rasa_timeout=number_from_env(env, "GATEWAY_RASA_TIMEOUT", 30.0, float, minimum=0.1),
+            notice_poll_seconds=number_from_env(env, "GATEWAY_NOTICE_POLL_SECONDS", 1.0, float, minimum=0.05),
+            unanswered_handoff=number_from_env(env, "GATEWAY_UNANSWERED_HANDOFF", 2, int, minimum=1),
             sqlite_synchronous=_choice(env, "GATEWAY_SQLITE_SYNCHRONOUS", "NORMAL", SQLITE_SYNCHRONOUS),
             trusted_proxies=frozenset(
                 address.strip()
@@ -119,26 +117,3 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if raw.upper() not in allowed:
         raise SettingsError(f"{name} 的值「{raw}」无法识别，应为 {' 或 '.join(allowed)}")
     return raw.upper()
-
-
-def _number(
-    env: Mapping[str, str],
-    name: str,
-    default: T,
-    kind: Callable[[str], T],
-    *,
-    minimum: float,
-    maximum: float | None = None,
-) -> T:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = kind(raw.strip())
-    except ValueError as exc:
-        raise SettingsError(f"{name} 的值「{raw}」不是有效的数字") from exc
-    number = float(value)  # type: ignore[arg-type]
-    if number < minimum or (maximum is not None and number > maximum):
-        upper = f"，且不大于 {maximum:g}" if maximum is not None else ""
-        raise SettingsError(f"{name} 的值「{raw}」超出范围：应不小于 {minimum:g}{upper}")
-    return value
