@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -21,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from appeals.credit_code import make_credit_code
@@ -33,8 +30,8 @@ from appeals.views import TicketCreate, TicketPublic
 from appeals.workcalendar import DEFAULT_TZ
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade_to_head
+from tests.pg_databases import PG_ENV, throwaway_database
 
-PG_ENV = "DATABASE_URL_PG"
 TZ = DEFAULT_TZ
 # Monday 3 March 2025, 10:00 office time: a plain working day in a year chinese_calendar knows
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=TZ)
@@ -110,19 +107,9 @@ def session_factory(sqlite_url: str) -> Iterator[sessionmaker]:
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated template database on the test server; per-test databases are copies of it."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.fail(f"REQUIRE_POSTGRES=1 but {PG_ENV} is unset: start one with scripts/postgres.sh var/pg")
-    name = f"butler_tpl_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    upgrade_to_head(url)
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("butler_tpl") as (name, url):
+        upgrade_to_head(url)
+        yield name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -131,16 +118,8 @@ def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
     if request.param == "sqlite":
         yield sqlite_url
         return
-    template = request.getfixturevalue("pg_template")
-    base = os.environ[PG_ENV]
-    name = f"butler_t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("butler_t", request.getfixturevalue("pg_template")) as (_, url):
+        yield url
 
 
 @pytest.fixture

@@ -10,14 +10,11 @@ where they fail instead.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from storage.engine import make_engine, make_session_factory
@@ -28,10 +25,11 @@ from tests.conversations.world import (
     import_demo_registry,
     load_people,
 )
+from tests.pg_databases import PG_ENV, throwaway_database
 
 # Monday 3 March 2025, 02:00 UTC (10:00 office time), as naive UTC like the database
 NOW = datetime(2025, 3, 3, 2, 0)
-PG_ENV = "DATABASE_URL_PG"
+
 _NOTE = pytest.StashKey[str]()
 
 
@@ -72,18 +70,9 @@ def registry_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated PostgreSQL database with the demo registry; per-test databases are copies of it."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.fail(f"REQUIRE_POSTGRES=1 but {PG_ENV} is unset: start one with scripts/postgres.sh var/pg")
-    name = f"conv_tpl_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    import_demo_registry(make_url(base).set(database=name).render_as_string(hide_password=False))
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("conv_tpl") as (name, url):
+        import_demo_registry(url)
+        yield name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -91,16 +80,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, registry_template: Pa
     if request.param == "sqlite":
         yield copy_database(registry_template, tmp_path / "conversations.db")
         return
-    template = request.getfixturevalue("pg_template")
-    base = os.environ[PG_ENV]
-    name = f"conv_t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("conv_t", request.getfixturevalue("pg_template")) as (_, url):
+        yield url
 
 
 @pytest.fixture
