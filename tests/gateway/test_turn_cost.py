@@ -14,7 +14,7 @@ import asyncio
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +94,13 @@ def counting(engines: list[Engine]) -> Iterator[Counter]:
                 event.remove(engine, name, hook)
 
 
+@pytest.fixture
+async def gw(world_url: str, clock: Clock) -> AsyncIterator[Gateway]:
+    """The gateway with its outbox pump idle: its poll would be counted as the turn's statements."""
+    async with start_gateway(world_url, FakeRasa(), clock, notice_poll_seconds=3600.0) as gateway:
+        yield gateway
+
+
 async def _warm_socket(gw: Gateway) -> Any:
     """A conversation that has had one turn already (the first turn of a process warms caches)."""
     gw.fake.script[QUESTION] = GUIDE
@@ -124,7 +131,9 @@ async def test_an_ordinary_bot_turn_costs_four_statements_and_two_commits(gw: Ga
 async def test_on_full_durability_the_turn_runs_on_threads_with_the_same_statements(
     world_url: str, clock: Clock
 ) -> None:
-    async with start_gateway(world_url, FakeRasa(), clock, sqlite_synchronous="FULL") as gw:
+    async with start_gateway(
+        world_url, FakeRasa(), clock, sqlite_synchronous="FULL", notice_poll_seconds=3600.0
+    ) as gw:
         assert gw.app.get(LOOP_SESSIONS_KEY) is None  # a commit syncs the disk: never on the loop
         ws = await _warm_socket(gw)
         with counting(gateway_engines(gw)) as counter:
