@@ -16,6 +16,15 @@ the question names (非公司企业法人… for a question about a 公司) fall
 The result carries a confidence (how much of the question the best item
 explains, weighted by idf) and a margin over the runner-up with a different
 name; the answering code turns those into answer / choose / don't know.
+
+A city's catalogue repeats each service at every level (市, 县区, 乡镇街道,
+村社区) and in every region. Entries with the same normalised name are one
+candidate: a result's hits and its margin never count a name twice, and the
+name is represented by one stable entry (a full guide, else the highest level,
+else the first given). The answering layer picks the regional copy it wants
+from ``GuideIndex.variants(hit.guide_id)``. Each distinct surface form is
+indexed once and mapped to its candidates, so 25,000 entries that share about
+1,200 names cost about what 1,200 entries cost.
 """
 
 from __future__ import annotations
@@ -25,13 +34,15 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import bm25s
 import jieba
 import numpy as np
 
 from knowledge.aspects import strip_aspect_words
-from knowledge.mentions import DEPARTMENT, ITEM, build_matcher, find_mentions
+from knowledge.mentions import DEPARTMENT, ITEM, Mention, build_matcher, find_mentions
+from knowledge.models import LEVELS
 from knowledge.synonyms import SynonymTable
 from knowledge.text import char_terms, normalize, pinyin_terms
 
@@ -250,6 +261,28 @@ class GuideEntry:
     department: str = ""
     has_guide: bool = True
     bundled_items: tuple[str, ...] = ()  # a 一件事 scenario bundles these items
+    level: str = "市"  # 市, 县区, 乡镇街道 or 村社区 (models.LEVELS)
+    region: str = ""  # the city, district, town or village whose office serves it
+    text: str = ""  # conditions, material, step names and FAQ questions of a full guide
+
+
+def _field(part: Any, key: str) -> str:
+    """A named field of a material, step or FAQ, stored as a dict (GuideItem) or a dataclass (GuideRecord)."""
+    value = part.get(key) if isinstance(part, Mapping) else getattr(part, key, "")
+    return str(value or "")
+
+
+def guide_text(item: Any) -> str:
+    """The words of a full guide a question may use instead of its name, for ``GuideEntry.text``.
+
+    Conditions, the names of materials and steps, and FAQ questions, one per line;
+    ``item`` is a GuideItem row or a GuideRecord.
+    """
+    lines = [str(getattr(item, "conditions", "") or "")]
+    lines += [_field(m, "name") for m in getattr(item, "materials", None) or ()]
+    lines += [_field(s, "name") for s in getattr(item, "steps", None) or ()]
+    lines += [_field(f, "q") for f in getattr(item, "faqs", None) or ()]
+    return "\n".join(line.strip() for line in lines if line.strip())
 
 
 def match_terms(text: str) -> list[str]:
@@ -264,6 +297,8 @@ class Hit:
     score: float
     has_guide: bool
     confidence: float = 0.0  # 0..1: idf-weighted share of the question this item explains
+    level: str = "市"  # of the representative entry; GuideIndex.variants gives the other regions
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -363,51 +398,95 @@ def shadowed_by_guides(entries: Sequence[GuideEntry]) -> dict[str, str]:
     return shadowed
 
 
+def representative(members: Sequence[GuideEntry]) -> GuideEntry:
+    """The entry that stands for a name's regional copies: a full guide, then the highest level, then the first."""
+    rank = {level: n for n, level in enumerate(LEVELS)}
+    return min(
+        enumerate(members),
+        key=lambda pair: (not pair[1].has_guide, rank.get(pair[1].level, len(LEVELS)), pair[0]),
+    )[1]
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the k highest scores, best first; ties in position order."""
+    candidates = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+    return candidates[np.lexsort((candidates, -scores[candidates]))]
+
+
 class GuideIndex:
-    """An in-memory index over every item of the knowledge base; rebuilt when the knowledge base changes."""
+    """An in-memory index over every item of the knowledge base; rebuilt when the knowledge base changes.
+
+    Entries with the same normalised name (one service's regional copies) form one
+    candidate, represented by ``representative``; every distinct surface form is one
+    BM25 document mapped to the candidates that have it.
+    """
 
     def __init__(self, entries: Sequence[GuideEntry], synonyms: SynonymTable) -> None:
         self.synonyms = synonyms
-        self.shadowed = shadowed_by_guides(entries)
-        names = {e.id: e.name for e in entries}
+        self.entries: dict[str, GuideEntry] = {}
+        groups: dict[str, list[GuideEntry]] = {}
+        for entry in entries:
+            if entry.id not in self.entries:
+                self.entries[entry.id] = entry
+                groups.setdefault(normalize(entry.name), []).append(entry)
+        self._groups = {name: tuple(members) for name, members in groups.items()}
+        representatives = [representative(members) for members in self._groups.values()]
+        self.shadowed = shadowed_by_guides(representatives)
         extra_forms: dict[str, set[str]] = {}
         for name_only, guide_id in self.shadowed.items():
-            extra_forms.setdefault(guide_id, set()).add(core_name(names[name_only]))
-        entries = [e for e in entries if e.id not in self.shadowed]
-        self.entries = {entry.id: entry for entry in entries}
+            extra_forms.setdefault(guide_id, set()).add(core_name(self.entries[name_only].name))
+        self._candidates = [e for e in representatives if e.id not in self.shadowed]
+        self._position = {e.id: i for i, e in enumerate(self._candidates)}
+        # every entry leads to its candidate: its name group's, or the guide that shadows it
+        self._candidate_of: dict[str, int] = {}
+        for members in self._groups.values():
+            rep_id = representative(members).id
+            target = self._position[self.shadowed.get(rep_id, rep_id)]
+            for member in members:
+                self._candidate_of[member.id] = target
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
-        forms_by_item: list[tuple[str, list[str]]] = []
-        for entry in entries:
+        forms_by_candidate: list[list[str]] = []
+        for rep in self._candidates:
+            members = self._groups[normalize(rep.name)]
             forms = sorted(
                 {
-                    normalize(entry.name),
-                    *(normalize(a) for a in entry.aliases),
-                    *extra_forms.get(entry.id, ()),
+                    normalize(rep.name),
+                    *(normalize(a) for m in members for a in m.aliases),
+                    *extra_forms.get(rep.id, ()),
                 }
                 - {""}
             )
-            forms_by_item.append((entry.id, forms))
-            for form in forms:
-                if len(form) >= 2:
-                    self._tokenizer.add_word(form, freq=USER_WORD_FREQ)
-        position = {guide_id: i for i, guide_id in enumerate(self.entries)}
-        self._doc_items: list[str] = []
-        corpus: list[list[str]] = []
-        for guide_id, forms in forms_by_item:
-            for form in forms:
-                self._doc_items.append(guide_id)
-                corpus.append(self._terms(form))
-        self._doc_item_index = np.array([position[i] for i in self._doc_items], dtype=int)
-        self._item_ids = list(self.entries)
-        self._position = {guide_id: i for i, guide_id in enumerate(self._item_ids)}
-        self._bundles = [e.id for e in entries if e.bundled_items]
-        self._priors = np.array([GUIDE_PRIOR if self.entries[i].has_guide else 1.0 for i in self._item_ids])
+            forms_by_candidate.append(forms)
+        self._forms: list[str] = sorted({form for forms in forms_by_candidate for form in forms})
+        for form in self._forms:
+            if len(form) >= 2:
+                self._tokenizer.add_word(form, freq=USER_WORD_FREQ)
+        self._doc_of = {form: doc for doc, form in enumerate(self._forms)}
+        self._candidate_docs = [[self._doc_of[form] for form in forms] for forms in forms_by_candidate]
+        self._doc_candidates: list[list[int]] = [[] for _ in self._forms]
+        for i, docs in enumerate(self._candidate_docs):
+            for doc in docs:
+                self._doc_candidates[doc].append(i)
+        # (document, candidate) pairs grouped by candidate: a candidate scores its best form
+        self._pair_docs = np.array([doc for docs in self._candidate_docs for doc in docs], dtype=np.int64)
+        sizes = np.array([len(docs) for docs in self._candidate_docs], dtype=np.int64)
+        self._pair_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        corpus = [self._terms(form) for form in self._forms]
         self._doc_terms = [set(terms) for terms in corpus]
-        item_terms: list[set[str]] = [set() for _ in self._item_ids]
-        for doc, terms in enumerate(self._doc_terms):
-            item_terms[self._doc_item_index[doc]].update(t for t in terms if not t.startswith("w:"))
-        self._item_terms = [frozenset(terms) for terms in item_terms]
+        self._doc_char_terms = [
+            frozenset(t for t in terms if not t.startswith("w:")) for terms in self._doc_terms
+        ]
+        self._priors = np.array([GUIDE_PRIOR if e.has_guide else 1.0 for e in self._candidates])
+        self._bundles = [
+            (
+                self._position[e.id],
+                {self._candidate_of[b] for b in e.bundled_items if b in self._candidate_of},
+                len(e.bundled_items),
+            )
+            for e in self._candidates
+            if e.bundled_items
+        ]
         self._bm25 = bm25s.BM25(k1=1.2, b=BM25_B)
         if corpus:
             self._bm25.index(corpus, show_progress=False)
@@ -417,18 +496,39 @@ class GuideIndex:
             t: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for t, df in document_frequency.items()
         }
         self._unknown_idf = math.log(1 + (n_docs + 0.5) / 0.5)
-        departments = sorted({e.department for e in entries if e.department})
-        self._item_departments = [self.entries[i].department for i in self._item_ids]
-        self._matcher = build_matcher(forms_by_item, [(d, department_forms(d)) for d in departments])
-        # 非公司企业法人变更登记 is for what is not a company: the words a name excludes, per item
+        by_department: dict[str, set[int]] = {}
+        for members in self._groups.values():
+            for member in members:
+                if member.department:
+                    by_department.setdefault(member.department, set()).add(self._candidate_of[member.id])
+        self._department_candidates = {
+            d: np.array(sorted(c), dtype=np.int64) for d, c in by_department.items()
+        }
+        self._matcher = build_matcher(
+            [(form, [form]) for form in self._forms],
+            [(d, department_forms(d)) for d in sorted(by_department)],
+        )
+        # 非公司企业法人变更登记 is for what is not a company: the words a name excludes, per candidate
         self._excluded_words = [
-            (self._position[guide_id], sorted({w for form in forms for w in excluded_words(form)}))
-            for guide_id, forms in forms_by_item
+            (i, sorted({w for form in forms for w in excluded_words(form)}))
+            for i, forms in enumerate(forms_by_candidate)
             if any(excluded_words(form) for form in forms)
         ]
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def entry(self, guide_id: str) -> GuideEntry | None:
+        """The entry with this id, whether or not it represents its name in search results."""
+        return self.entries.get(guide_id)
+
+    def variants(self, guide_id: str) -> list[GuideEntry]:
+        """Every entry with the same normalised name as this one (its regional copies, itself included).
+
+        In the order the entries were given to the index; empty for an unknown id.
+        """
+        entry = self.entries.get(guide_id)
+        return list(self._groups[normalize(entry.name)]) if entry is not None else []
 
     def _words(self, text: str) -> list[str]:
         return [w for w in self._tokenizer.lcut(text) if w.strip()]
@@ -453,6 +553,12 @@ class GuideIndex:
                 kept.append(word)
         return re.sub(r"\s+", " ", "".join(kept)).strip()
 
+    def _mentioned(self, mentions: Iterable[Mention]) -> list[tuple[int, Mention]]:
+        """The candidates of each item mention (a form several names share names them all)."""
+        return [
+            (i, m) for m in mentions if m.label == ITEM for i in self._doc_candidates[self._doc_of[m.key]]
+        ]
+
     def search(self, question: str, top_k: int = 5) -> SearchResult:
         """Rank items for a question; the question may be raw user text."""
         text = normalize(question)
@@ -461,56 +567,53 @@ class GuideIndex:
         official = self.synonyms.official_words(strip_aspect_words(text))
         if official and not content:
             content = " ".join(official)
-        if not content or not self.entries:
+        if not content or not self._candidates:
             return SearchResult(hits=[], confidence=0.0, margin=0.0, content=content)
         expanded = " ".join([content, *official])
         query_terms = sorted(set(self._terms(expanded)))
         doc_scores = np.asarray(self._bm25.get_scores(query_terms), dtype=float)
-        item_scores = np.zeros(len(self._item_ids))
-        best_doc = np.full(len(self._item_ids), -1)
-        for doc, score in enumerate(doc_scores):
-            item = self._doc_item_index[doc]
-            if score > item_scores[item]:
-                item_scores[item] = score
-                best_doc[item] = doc
+        item_scores = np.maximum.reduceat(doc_scores[self._pair_docs], self._pair_starts)
         item_scores *= self._priors
         mentions = find_mentions(self._matcher, content)  # what the user named, not what synonyms added
-        mentioned = [m.key for m in mentions if m.label == ITEM and m.key in self.entries]
-        if mentioned and item_scores.max() > 0:
+        named_items = self._mentioned(mentions)
+        mentioned_positions = {i for i, _ in named_items}
+        if named_items and item_scores.max() > 0:
             bonus = item_scores.max()
-            longest = max(len(m.text) for m in mentions if m.label == ITEM)
-            for m in mentions:
-                if m.label == ITEM and m.key in self._position:
-                    # the longest mention decides between several: 出口退税备案 over the alias 进出口权
-                    item_scores[self._position[m.key]] += MENTION_WEIGHT * bonus * len(m.text) / longest
-        named = {m.key for m in find_mentions(self._matcher, expanded) if m.label == ITEM}
+            longest = max(len(m.text) for _, m in named_items)
+            for i, m in named_items:
+                # the longest mention decides between several: 出口退税备案 over the alias 进出口权
+                item_scores[i] += MENTION_WEIGHT * bonus * len(m.text) / longest
+        named = {i for i, _ in self._mentioned(find_mentions(self._matcher, expanded))}
         self._boost_bundles(item_scores, named)
         for i, words in self._excluded_words:
             if any(w in text and f"非{w}" not in text for w in words):
                 item_scores[i] *= EXCLUDED  # "公司法人变了" is not about 非公司企业法人
-        named_departments = {m.key for m in mentions if m.label == DEPARTMENT}
-        if named_departments:
-            for i, department in enumerate(self._item_departments):
-                if department in named_departments:
-                    item_scores[i] *= DEPARTMENT_PRIOR
+        departments = {
+            m.key for m in mentions if m.label == DEPARTMENT and m.key in self._department_candidates
+        }
+        if departments:
+            item_scores[np.unique(np.concatenate([self._department_candidates[d] for d in departments]))] *= (
+                DEPARTMENT_PRIOR
+            )
         asked = frozenset(match_terms(content))
         added = frozenset(match_terms(expanded[len(content) :])) if expanded != content else frozenset()
-        order = self._rerank(np.argsort(-item_scores)[: top_k * 4], item_scores, best_doc, asked)
-        evidence = self._evidence(content, asked, [self._item_ids[i] for i in order if item_scores[i] > 0])
+        top = _top(item_scores, top_k * 4)
+        best_doc = {int(i): max(self._candidate_docs[i], key=doc_scores.__getitem__) for i in top}
+        order = self._rerank(top, item_scores, best_doc, asked)
+        evidence = self._evidence(content, asked, [int(i) for i in order if item_scores[i] > 0])
         order = self._contrast(order, item_scores, evidence)
         hits = [
-            Hit(
-                self._item_ids[i],
-                self.entries[self._item_ids[i]].name,
+            self._hit(
+                i,
                 float(item_scores[i]),
-                self.entries[self._item_ids[i]].has_guide,
-                self._confidence(asked, added, self._doc_terms[best_doc[i]], self._item_ids[i] in mentioned),
+                self._confidence(asked, added, self._doc_terms[best_doc[i]], i in mentioned_positions),
             )
-            for i in order
+            for i in map(int, order)
             if item_scores[i] > 0
         ]
         if not hits:
             return SearchResult(hits=[], confidence=0.0, margin=0.0, content=content)
+        mentioned = [self._candidates[i].id for i in sorted(mentioned_positions)]
         hits, alternatives = _prefer_guides(hits, mentioned, evidence)
         return SearchResult(
             hits=_dedupe_names(hits)[:top_k],
@@ -521,6 +624,10 @@ class GuideIndex:
             alternatives=_dedupe_names(alternatives),
         )
 
+    def _hit(self, i: int, score: float, confidence: float) -> Hit:
+        entry = self._candidates[i]
+        return Hit(entry.id, entry.name, score, entry.has_guide, confidence, entry.level, entry.region)
+
     def _confidence(
         self, asked: frozenset[str], added: frozenset[str], doc_terms: set[str], mentioned: bool
     ) -> float:
@@ -529,7 +636,7 @@ class GuideIndex:
         return max(confidence, 0.9) if mentioned else confidence
 
     def _rerank(
-        self, order: np.ndarray, item_scores: np.ndarray, best_doc: np.ndarray, asked: frozenset[str]
+        self, order: np.ndarray, item_scores: np.ndarray, best_doc: Mapping[int, int], asked: frozenset[str]
     ) -> np.ndarray:
         """Prefer candidates whose name the question covers: 药品零售许可 → the guide, not its 变更 variant.
 
@@ -537,13 +644,13 @@ class GuideIndex:
         variant's qualifier (变更, 注销, 延续) is such a word.
         """
         for i in order:
-            if item_scores[i] > 0 and best_doc[i] >= 0:
+            if item_scores[i] > 0:
                 item_scores[i] *= RERANK_FLOOR + (1 - RERANK_FLOOR) * self._coverage(
-                    asked, self._doc_terms[best_doc[i]]
+                    asked, self._doc_terms[best_doc[int(i)]]
                 )
         return np.array(sorted(order, key=lambda i: -item_scores[i]), dtype=int)
 
-    def _evidence(self, content: str, asked: frozenset[str], guide_ids: Sequence[str]) -> Evidence:
+    def _evidence(self, content: str, asked: frozenset[str], candidates: Sequence[int]) -> Evidence:
         """The question's characters and in-word pairs that each candidate's names and aliases contain."""
         # pairs inside one word only: 低压用电 gives 低压 and 用电, not the 压用 between them
         words = frozenset(
@@ -551,7 +658,13 @@ class GuideIndex:
         )
         question = {t for t in asked if not _is_pair(t)} | words
         return Evidence(
-            words, {g: frozenset(question & self._item_terms[self._position[g]]) for g in guide_ids}
+            words,
+            {
+                self._candidates[i].id: frozenset(
+                    t for doc in self._candidate_docs[i] for t in question & self._doc_char_terms[doc]
+                )
+                for i in candidates
+            },
         )
 
     def _contrast(self, order: np.ndarray, item_scores: np.ndarray, evidence: Evidence) -> np.ndarray:
@@ -563,8 +676,8 @@ class GuideIndex:
         Only the user's own words count here: synonyms expand to whole item names
         and would blur the contrast.
         """
-        top = [i for i in order if item_scores[i] > 0]
-        ids = {i: self._item_ids[i] for i in top}
+        top = [int(i) for i in order if item_scores[i] > 0]
+        ids = {i: self._candidates[i].id for i in top}
         outworded = [
             i
             for i in top
@@ -583,7 +696,7 @@ class GuideIndex:
             item_scores[i] *= OUTWORDED
         return np.array(sorted(order, key=lambda i: -item_scores[i]), dtype=int)
 
-    def _boost_bundles(self, item_scores: np.ndarray, named: set[str]) -> None:
+    def _boost_bundles(self, item_scores: np.ndarray, named: set[int]) -> None:
         """A question naming several steps of a 一件事 scenario is about the scenario.
 
         "开公司能不能一次把执照、刻章、领发票都办完" names three items of 企业开办一件事
@@ -592,12 +705,10 @@ class GuideIndex:
         best = item_scores.max()
         if best <= 0 or len(named) < 2:
             return
-        for guide_id in self._bundles:
-            bundled = self.entries[guide_id].bundled_items
-            covered = len(named.intersection(bundled))
+        for i, bundled, size in self._bundles:
+            covered = len(named & bundled)
             if covered >= 2:
-                i = self._position[guide_id]
-                item_scores[i] = max(item_scores[i], best * (1 + covered / len(bundled)))
+                item_scores[i] = max(item_scores[i], best * (1 + covered / size))
 
     def _coverage(self, terms: frozenset[str], doc_terms: set[str]) -> float:
         """How well a text's terms and an item's surface form explain each other (idf-weighted F1).
