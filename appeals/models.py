@@ -241,3 +241,54 @@ class AppealNotice(Base):
     delivered_at = Column(DateTime, nullable=True)
 
     ticket = relationship("Ticket")
+
+
+class BindingCode(Base):
+    """A one-time code a butler issues so that one chat user can bind to one enterprise.
+
+    Only a salted SHA-256 of the six digits is kept; a code is valid until ``expires_at``
+    and is spent by the first successful binding (``used_at``).
+    """
+
+    __tablename__ = "binding_code"
+    __table_args__ = (Index("ix_binding_code_enterprise_expires", "enterprise_id", "expires_at"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    enterprise_id = Column(Integer, ForeignKey("enterprise.id", ondelete="CASCADE"), nullable=False)
+    salt = Column(String(32), nullable=False)
+    code_hash = Column(String(64), nullable=False)
+    issued_by = Column(String(100), nullable=False, default="")
+    issued_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+    used_at = Column(DateTime, nullable=True)
+    used_by = Column(String(128), nullable=False, default="")  # the subject that spent it
+
+
+class EnterpriseBinding(Base):
+    """A chat user (``subject``, e.g. ``wechat:<openid>``) verified as speaking for an enterprise."""
+
+    __tablename__ = "enterprise_binding"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    subject = Column(String(128), nullable=False, unique=True)
+    enterprise_id = Column(
+        Integer, ForeignKey("enterprise.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    code_id = Column(Integer, ForeignKey("binding_code.id", ondelete="SET NULL"), nullable=True)
+    bound_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class BindingAttempt(Base):
+    """One try to bind with a code: counted per subject and per enterprise for the rate limit."""
+
+    __tablename__ = "binding_attempt"
+    __table_args__ = (
+        Index("ix_binding_attempt_subject_at", "subject", "at"),
+        Index("ix_binding_attempt_enterprise_at", "enterprise_id", "at"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    subject = Column(String(128), nullable=False)
+    enterprise_id = Column(Integer, nullable=True)  # None when the credit code is not registered
+    succeeded = Column(Boolean, nullable=False, default=False)
+    at = Column(DateTime, nullable=False, default=utcnow)

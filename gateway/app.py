@@ -2,7 +2,8 @@
 
 Resources live in ``cleanup_ctx`` generators, so each is closed only if it started:
 the database (engine and session factory), the HTTP client for Rasa, the live hub,
-and the background tasks (outbox pump, idle-butler hand-back, watchers).
+the background tasks (outbox pump, idle-butler hand-back, watchers) and the WeChat
+channel (``gateway.wechat``: its API client and the tasks pushes start).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from gateway.typedefs import (
     SETTINGS_KEY,
     WATCHERS_KEY,
 )
+from gateway.wechat import setup_wechat
 from storage.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
@@ -153,6 +155,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/chat", chat_page, name="chat_page")
     setup_chat_routes(app)
     _setup_console(app)
+    setup_wechat(app)
     if STATIC_DIR.is_dir():
         app.router.add_static("/static/", STATIC_DIR, name="static")
     else:

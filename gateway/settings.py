@@ -12,7 +12,9 @@ row hand the conversation to a person), ``GATEWAY_SQLITE_SYNCHRONOUS`` (NORMAL; 
 ``GATEWAY_TRUSTED_PROXIES`` (none: comma-separated addresses of the reverse proxies in front of the
 gateway, whose ``X-Forwarded-For`` is believed, so that the log-in rate limit counts each user's own
 address instead of the proxy's). The ``APPEALS_*`` variables (working hours, time zone)
-are read through ``appeals.settings`` because the off-hours notice uses the office calendar.
+are read through ``appeals.settings`` because the off-hours notice uses the office calendar;
+the ``WECHAT_*`` variables through ``connectors.wechat.settings`` (none is needed: without them
+the WeChat endpoints answer that WeChat is not configured; see docs/wechat.md).
 
 ``GATEWAY_SQLITE_SYNCHRONOUS`` is SQLite's durability setting for the gateway's own
 connections (other databases ignore it; every other process keeps FULL). The database runs
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from appeals.settings import AppealsSettings, SettingsError, number_from_env
+from connectors.wechat.settings import WeChatSettings
 from storage.engine import SQLITE_SYNCHRONOUS
 from storage.settings import Settings as StorageSettings
 
@@ -64,6 +67,7 @@ class GatewaySettings:
     sqlite_synchronous: str = "NORMAL"
     trusted_proxies: frozenset[str] = frozenset()
     appeals: AppealsSettings | None = None
+    wechat: WeChatSettings = field(default_factory=WeChatSettings)
 
     @property
     def appeals_settings(self) -> AppealsSettings:
@@ -98,6 +102,7 @@ class GatewaySettings:
                 if address.strip()
             ),
             appeals=AppealsSettings.from_env({**env, "DATABASE_URL": database_url}),
+            wechat=WeChatSettings.from_env(env),
         )
 
 

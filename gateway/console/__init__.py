@@ -3,7 +3,7 @@
 ``setup_console(app)`` registers every route (named after the operationIds of
 ``gateway.console.openapi``) and hooks the light watcher into the gateway's
 periodic jobs. The modules each do one thing: ``auth`` (session cookie, CSRF,
-log-in), ``conversation_views``, ``ticket_views``, ``audit_views``,
+log-in), ``conversation_views``, ``ticket_views``, ``audit_views``, ``enterprise_views`` (binding codes),
 ``notifications`` (WebSocket, light watcher), ``serializers``, ``inputs``,
 ``errors``, ``openapi`` and ``pages``.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from accounts.settings import AccountsSettings
-from gateway.console import audit_views, auth, conversation_views, pages, ticket_views
+from gateway.console import audit_views, auth, conversation_views, enterprise_views, pages, ticket_views
 from gateway.console.notifications import LIGHT_MEMORY_KEY, LightMemory, console_ws, watch_ticket_lights
 from gateway.console.openapi import build_openapi
 from gateway.typedefs import WATCHERS_KEY
@@ -56,3 +56,9 @@ def setup_console(app: web.Application) -> None:
     router.add_post(f"{ticket}/transfer", ticket_views.transfer_ticket, name="transferTicket")
     router.add_post(f"{ticket}/notes", ticket_views.add_ticket_note, name="addTicketNote")
     router.add_get(f"{API}/audit", audit_views.list_audit, name="listAudit")
+    router.add_get(f"{API}/enterprises", enterprise_views.list_enterprises, name="listEnterprises")
+    router.add_post(
+        f"{API}/enterprises/{{enterprise_id:[^/]+}}/binding-code",
+        enterprise_views.issue_code,
+        name="issueBindingCode",
+    )

@@ -154,6 +154,16 @@ def _schemas() -> dict[str, Schema]:
         "TicketDetail": _obj(detail_props),
         "CannedReply": _obj({"id": {"type": "integer"}, "title": _str(), "text": _str()}),
         "ButlerOption": _obj({"id": {"type": "integer"}, "name": _str(), "department": _nullable(_str())}),
+        "EnterpriseOption": _obj({"id": {"type": "integer"}, "name": _str(), "credit_code": _str()}),
+        "BindingCode": _obj(
+            {
+                "code": _str(pattern=r"^[0-9]{6}$", description="6位绑定码，仅显示这一次"),
+                "enterprise_id": {"type": "integer"},
+                "enterprise_name": _str(),
+                "expires_at": _TIME,
+                "expires_text": _str(),
+            }
+        ),
         "AuditEntry": _obj(
             {
                 "id": {"type": "integer"},
@@ -209,20 +219,13 @@ def _list_of(key: str, item: str) -> Schema:
     return _wrap(key, {"type": "array", "items": _ref(item)})
 
 
-_CONVERSATION_ID = {
-    "name": "conversation_id",
-    "in": "path",
-    "required": True,
-    "description": "会话编号",
-    "schema": {"type": "integer", "minimum": 1},
-}
-_TICKET_NUMBER = {
-    "name": "number",
-    "in": "path",
-    "required": True,
-    "description": "工单号，如 GD202611230001",
-    "schema": _str(minLength=1, maxLength=40),
-}
+def _path_param(name: str, description: str, schema: Schema) -> Schema:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
+
+
+_CONVERSATION_ID = _path_param("conversation_id", "会话编号", {"type": "integer", "minimum": 1})
+_TICKET_NUMBER = _path_param("number", "工单号，如 GD202611230001", _str(minLength=1, maxLength=40))
+_ENTERPRISE_ID = _path_param("enterprise_id", "企业编号", {"type": "integer", "minimum": 1})
 _READ: list[Schema] = [{"cookieAuth": []}]
 _WRITE: list[Schema] = [{"cookieAuth": [], "csrfToken": []}]
 
@@ -426,6 +429,27 @@ def _paths() -> dict[str, Schema]:
         f"{prefix}/tickets/{{number}}/notes": {
             "post": _ticket_action("addTicketNote", "添加工单备注", _body("TextRequest"))
         },
+        f"{prefix}/enterprises": {
+            "get": _op(
+                "listEnterprises",
+                "我服务的企业（用于签发绑定码）",
+                "enterprises",
+                _list_of("enterprises", "EnterpriseOption"),
+                errors=(401, 422),
+                parameters=[_query("q", "企业名称（部分）或统一社会信用代码", _str(maxLength=NAME_MAX))],
+            )
+        },
+        f"{prefix}/enterprises/{{enterprise_id}}/binding-code": {
+            "post": _op(
+                "issueBindingCode",
+                "签发企业绑定码：6位数字，30分钟内有效，仅可使用一次（小程序用户凭信用代码和绑定码绑定企业）",
+                "enterprises",
+                _ref("BindingCode"),
+                errors=(401, 403, 404, 503),
+                security=_WRITE,
+                parameters=[_ENTERPRISE_ID],
+            )
+        },
         f"{prefix}/audit": {
             "get": _op(
                 "listAudit",
@@ -464,6 +488,7 @@ def build_openapi() -> dict[str, Any]:
             {"name": "auth", "description": "登录与会话"},
             {"name": "conversations", "description": "会话接管"},
             {"name": "tickets", "description": "诉求工单2110闭环"},
+            {"name": "enterprises", "description": "企业与小程序绑定码"},
             {"name": "audit", "description": "审计日志"},
         ],
     }

@@ -13,22 +13,26 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import AuditEntry
-from appeals.models import Ticket, TicketEvent
+from appeals.models import Enterprise, Ticket, TicketEvent
 from conversations.models import Conversation, ConversationMessage
 from gateway.console.openapi import build_openapi
-from tests.gateway.console.conftest import TENGFEI_SENDER, World
+from tests.gateway.console.conftest import TENGFEI, TENGFEI_SENDER, World
 
 
 @dataclass(frozen=True)
 class Endpoint:
     operation: str
     method: str
-    path: str  # {conversation} and {ticket} are filled in from the world
+    path: str  # {conversation}, {ticket} and {enterprise} (腾飞's) are filled in from the world
     body: dict[str, Any] | None = None
-    resource: str | None = None  # "conversation" or "ticket" when the path names one
+    resource: str | None = None  # "conversation", "ticket" or "enterprise" when the path names one
 
     def url(self, world: World) -> str:
-        return self.path.format(conversation=world.conversation_id, ticket=world.ticket)
+        with world.gateway.factory() as session:
+            enterprise = session.execute(select(Enterprise.id).where(Enterprise.name == TENGFEI)).scalar_one()
+        return self.path.format(
+            conversation=world.conversation_id, ticket=world.ticket, enterprise=enterprise
+        )
 
 
 C = "/api/console/conversations/{conversation}"
@@ -53,6 +57,10 @@ ENDPOINTS = [
     Endpoint("transferTicket", "POST", f"{T}/transfer", {"butler_id": 1, "reason": "改派"}, "ticket"),
     Endpoint("addTicketNote", "POST", f"{T}/notes", {"text": "内部备注"}, "ticket"),
     Endpoint("listAudit", "GET", "/api/console/audit"),
+    Endpoint("listEnterprises", "GET", "/api/console/enterprises"),
+    Endpoint(
+        "issueBindingCode", "POST", "/api/console/enterprises/{enterprise}/binding-code", {}, "enterprise"
+    ),
 ]
 POSTS = [e for e in ENDPOINTS if e.method == "POST"]
 RESOURCES = [e for e in ENDPOINTS if e.resource is not None]
