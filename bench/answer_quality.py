@@ -14,7 +14,7 @@ import asyncio
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,17 @@ class Turn:
     guide: str | None
     aspect: str | None
     position: int
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one system answered to one turn: the reply's kind, the item named, the aspect."""
+
+    turn: Turn
+    kind: str
+    guide_name: str | None
+    aspect: str | None
 
 
 @dataclass
@@ -42,6 +53,7 @@ class Scores:
     answerable: int = 0
     item_correct: int = 0
     aspect_correct: int = 0
+    item_and_aspect_correct: int = 0
     declined: int = 0
     declined_correctly: int = 0
     unanswerable: int = 0
@@ -56,6 +68,7 @@ class Scores:
             item_ok = kind == "guide" and guide_name == turn.guide
             self.item_correct += item_ok
             self.aspect_correct += aspect == turn.aspect
+            self.item_and_aspect_correct += item_ok and aspect == turn.aspect
             if not item_ok or aspect != turn.aspect:
                 self.errors.append(
                     {"q": turn.question, "want": [turn.guide, turn.aspect], "got": [kind, guide_name, aspect]}
@@ -66,6 +79,13 @@ class Scores:
         elif turn.guide is None:
             self.errors.append({"q": turn.question, "want": [None, None], "got": [kind, guide_name, aspect]})
 
+    @classmethod
+    def of(cls, outcomes: list[Outcome]) -> Scores:
+        scores = cls()
+        for o in outcomes:
+            scores.add(o.turn, o.kind, o.guide_name, o.aspect)
+        return scores
+
     def summary(self) -> dict[str, Any]:
         def ratio(a: int, b: int) -> float | None:
             return round(a / b, 4) if b else None
@@ -75,6 +95,7 @@ class Scores:
             "unanswerable_turns": self.unanswerable,
             "item_top1": ratio(self.item_correct, self.answerable),
             "aspect_accuracy": ratio(self.aspect_correct, self.answerable),
+            "item_and_aspect": ratio(self.item_and_aspect_correct, self.answerable),
             "no_answer_precision": ratio(self.declined_correctly, self.declined),
             "no_answer_recall": ratio(self.declined_correctly, self.unanswerable),
             "declined": self.declined,
@@ -111,12 +132,17 @@ def load_devset(path: Path, training: dict[str, str]) -> tuple[list[list[Turn]],
     return conversations, dropped
 
 
-Parse = Callable[[str], "asyncio.Future[dict[str, Any]] | Any"]
+Parse = Callable[[str], Awaitable[dict[str, Any]]]
 
 
-async def run_pipeline(conversations: list[list[Turn]], assistant: Any, parse: Any) -> Scores:
+async def run_pipeline(conversations: list[list[Turn]], assistant: Any, parse: Parse) -> Scores:
     """The full assistant: NLU intent + retrieval + conversation context, as in the chat."""
-    scores = Scores()
+    return Scores.of(await answer_turns(conversations, assistant, parse))
+
+
+async def answer_turns(conversations: list[list[Turn]], assistant: Any, parse: Parse) -> list[Outcome]:
+    """Each turn's reply from the full assistant, each conversation with its own context."""
+    outcomes: list[Outcome] = []
     for turns in conversations:
         context = Context()
         for turn in turns:
@@ -132,8 +158,8 @@ async def run_pipeline(conversations: list[list[Turn]], assistant: Any, parse: A
             if reply.kind == "guide":
                 context = Context(reply.guide_id, reply.aspect)
             kind = "no_answer" if reply.kind == "guide" and not reply.custom.get("has_guide") else reply.kind
-            scores.add(turn, kind, reply.guide_name if kind == "guide" else None, reply.aspect)
-    return scores
+            outcomes.append(Outcome(turn, kind, reply.guide_name if kind == "guide" else None, reply.aspect))
+    return outcomes
 
 
 class PlainBM25:
@@ -177,12 +203,11 @@ class PlainBM25:
 
 
 def run_baseline(conversations: list[list[Turn]], baseline: PlainBM25) -> Scores:
-    scores = Scores()
-    for turns in conversations:
-        for turn in turns:
-            kind, name, aspect = baseline.answer(turn.question)
-            scores.add(turn, kind, name, aspect)
-    return scores
+    return Scores.of(baseline_turns(conversations, baseline))
+
+
+def baseline_turns(conversations: list[list[Turn]], baseline: PlainBM25) -> list[Outcome]:
+    return [Outcome(turn, *baseline.answer(turn.question)) for turns in conversations for turn in turns]
 
 
 def build_knowledge_base(database_url: str, with_catalogue: Path | None) -> None:
@@ -233,6 +258,7 @@ def main() -> int:
         factory = make_session_factory(make_engine(url))
         live = LiveIndex(factory)
         assistant = GuideAssistant(factory, live)
+        parse: Parse
         if args.no_nlu:
             parse = keyword_only
         else:

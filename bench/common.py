@@ -1,0 +1,23 @@
+"""What the benchmark scripts share: how a result is printed and saved, and how figures are written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def emit(result: dict[str, Any], out: Path | None) -> None:
+    """Print the result as JSON, and save it where run_all.py reads it back."""
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    print(text)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+
+
+def ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
