@@ -21,7 +21,6 @@ import time
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from appeals.settings import SettingsError
 from connectors.wechat.settings import aes_key_bytes
 
 BLOCK = 32  # WeChat pads to 32 bytes, not AES's 16
@@ -110,10 +109,7 @@ class WeChatCrypto:
     """Secure-mode encryption for one mini-program (token, EncodingAESKey, appid)."""
 
     def __init__(self, token: str, aes_key: str, appid: str) -> None:
-        try:
-            self._key = aes_key_bytes(aes_key)
-        except SettingsError as exc:
-            raise ValueError(str(exc)) from exc
+        self._key = aes_key_bytes(aes_key)  # SettingsError (a ValueError) naming WECHAT_AES_KEY
         self._token = token
         self._appid = appid.encode("utf-8")
 
