@@ -245,12 +245,12 @@ class WeChatApi:
             ) as response:
                 raw = await response.read()
                 status = response.status
-        except asyncio.TimeoutError as exc:
+        except asyncio.TimeoutError:
             log.warning("wechat.api.timeout path=%s seconds=%s", path, self._settings.http_timeout)
-            raise WeChatUnavailable(f"微信接口 {path} 超时") from exc
+            raise WeChatUnavailable(f"微信接口 {path} 超时") from None  # the cause's URL carries the token
         except aiohttp.ClientError as exc:
             log.warning("wechat.api.unreachable path=%s error=%s", path, type(exc).__name__)
-            raise WeChatUnavailable(f"无法连接微信接口 {path}") from exc
+            raise WeChatUnavailable(f"无法连接微信接口 {path}") from None
         if status >= 500:
             log.warning("wechat.api.server_error path=%s status=%d", path, status)
             raise WeChatUnavailable(f"微信接口 {path} 返回 {status}")

@@ -229,8 +229,11 @@ async def test_server_errors_and_unreachable_servers_are_unavailable(rig: Rig) -
     rig.fake.script(CUSTOM_SEND, Reply(status=502))
     with pytest.raises(WeChatUnavailable):
         await rig.api.send_text(OPENID, "您好")
-    with pytest.raises(WeChatUnavailable):
+    with pytest.raises(WeChatUnavailable) as error:
         await rig.client(api_base="http://127.0.0.1:9").send_text(OPENID, "您好")
+    assert (
+        error.value.__cause__ is None and error.value.__suppress_context__
+    )  # no URL with a secret in a traceback
 
 
 async def test_other_errcodes_carry_code_and_message(rig: Rig) -> None:
