@@ -46,6 +46,15 @@ else
 fi
 
 run "$BIN/pytest" "${pytest_args[@]}"
+
+step "WeChat mini-program (miniprogram/: npm ci, then jest with miniprogram-simulate)"
+scripts/miniprogram.sh 2>&1 | tee var/miniprogram.log
+case ${PIPESTATUS[0]} in
+  0) ;;
+  3) not_run+=("mini-program tests (miniprogram/tests, scripts/miniprogram.sh): $(tail -n 1 var/miniprogram.log)") ;;
+  *) status=1 ;;
+esac
+
 run "$BIN/rasa" test core --model models/butler.tar.gz --stories tests/stories \
   --fail-on-prediction-errors --out var/rasa-test-results
 
