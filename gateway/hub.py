@@ -2,6 +2,8 @@
 
 Frames are stored before they are published, so a socket that is closed or slow only
 misses what it will get again on ``resume``; a failed send never raises into the caller.
+Channels that are not sockets (WeChat's ``custom/send``) register a listener: it hears
+that a stored frame was published for a sender and fetches the stored frames itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 U = TypeVar("U")
+
+# told (sender, frame) for every stored frame published to a conversation; must not block or raise
+Listener = Callable[[str, dict[str, Any]], None]
 
 
 def dumps(frame: dict[str, Any]) -> str:
@@ -47,6 +52,20 @@ class Hub(Generic[U]):
         # the first stored frame each chat socket received live, so ``resume`` does not repeat it
         self._first_live: dict[web.WebSocketResponse, int] = {}
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        """Hear every stored frame published to any conversation (a channel that is not a socket)."""
+        self._listeners.append(listener)
+
+    def _notify(self, sender: str, frame: dict[str, Any]) -> None:
+        if not isinstance(frame.get("seq"), int):
+            return
+        for listener in self._listeners:
+            try:
+                listener(sender, frame)
+            except Exception:  # one channel's failure must not stop the chat's delivery
+                log.exception("gateway.hub.listener_failed")
 
     # -- enterprise side --------------------------------------------------------------
 
@@ -74,6 +93,7 @@ class Hub(Generic[U]):
 
     async def to_chat(self, sender: str, frame: dict[str, Any]) -> int:
         """Send ``frame`` to every open tab of ``sender``; returns how many got it."""
+        self._notify(sender, frame)
         sockets = list(self._chats.get(sender, ()))
         if not sockets:
             return 0

@@ -24,6 +24,7 @@ from gateway.db import naive, now_utc, run_db
 from gateway.frames import message_frame
 from gateway.rasa_client import RasaUnavailable
 from gateway.typedefs import HUB_KEY, RASA_KEY, SETTINGS_KEY, WATCHERS_KEY, Watcher
+from gateway.wechat.notify import notify_ticket
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,10 @@ class NoticePump:
             if failed is not None and time.monotonic() - failed < RETRY_FAILED_AFTER:
                 continue
             try:
-                delivered += int(await deliver_notice(app, notice))
+                done = await deliver_notice(app, notice)
+                if done:
+                    notify_ticket(app, notice)  # a WeChat user also hears it by subscribe message
+                delivered += int(done)
             except RasaUnavailable as exc:
                 log.warning("gateway.notice.rasa_unavailable notice=%s reason=%s", notice.id, exc.reason)
                 return delivered  # the others would fail the same way; try again next tick

@@ -17,19 +17,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
 from connectors.wechat.api import WeChatApi
+from connectors.wechat.crypto import WeChatCrypto
+from gateway.db import run_db
 from gateway.typedefs import SETTINGS_KEY
-from gateway.wechat.keys import WECHAT_API_KEY, WECHAT_TASKS_KEY
+from gateway.wechat import delivery, store
+from gateway.wechat.background import spawn, stop_tasks
+from gateway.wechat.keys import WECHAT_API_KEY, WECHAT_CRYPTO_KEY, WECHAT_TASKS_KEY
 
 log = logging.getLogger(__name__)
-
-SHUTDOWN_GRACE_SECONDS = 2.0
 
 
 async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -42,44 +43,25 @@ async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
             timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
             http = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
             app[WECHAT_API_KEY] = WeChatApi(http, settings)
+            app[WECHAT_CRYPTO_KEY] = WeChatCrypto(settings.token, settings.aes_key, settings.appid)
+            delivery.install(app)
             log.info("gateway.wechat.enabled api=%s", settings.api_base)
+            await _catch_up(app)
         yield
         await stop_tasks(tasks)
 
 
-async def stop_tasks(tasks: set[asyncio.Task[None]]) -> None:
-    """Let running pushes finish for a moment, then cancel what is left and wait for it."""
-    if not tasks:
-        return
-    _, pending = await asyncio.wait(set(tasks), timeout=SHUTDOWN_GRACE_SECONDS)
-    for task in pending:
-        task.cancel()
-    for task in pending:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def spawn(app: web.Application, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-    """Run ``work`` in the background, tracked by the app; a failure is logged, never lost silently."""
-    tasks = app[WECHAT_TASKS_KEY]
-    task = asyncio.create_task(_logged(work, name), name=name)
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
-    return task
-
-
-async def _logged(work: Coroutine[Any, Any, None], name: str) -> None:
-    try:
-        await work
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("gateway.wechat.task_failed task=%s", name)
+async def _catch_up(app: web.Application) -> None:
+    """Frames stored while the gateway was down (or whose sending failed) go out now."""
+    keys = await run_db(app, store.pending_keys)
+    for key in keys:
+        spawn(app, delivery.deliver(app, key), f"wechat-deliver-{key[:8]}")
 
 
 def setup_wechat(app: web.Application) -> None:
     """Register the WeChat routes and resources on the gateway app."""
-    from gateway.wechat import app_views
+    from gateway.wechat import app_views, push_views
 
     app.cleanup_ctx.append(wechat_ctx)
     app_views.setup_app_routes(app)
+    push_views.setup_push_routes(app)

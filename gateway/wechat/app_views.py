@@ -33,6 +33,7 @@ from gateway.errors import json_error
 from gateway.models import ChatToken
 from gateway.typedefs import SETTINGS_KEY
 from gateway.wechat import store
+from gateway.wechat.bodies import read_at_most
 from gateway.wechat.keys import WECHAT_API_KEY
 
 log = logging.getLogger(__name__)
@@ -74,22 +75,14 @@ def wechat_api(app: web.Application) -> WeChatApi:
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    raw = await read_at_most(request, MAX_BODY_BYTES)
+    if raw is None:
         raise json_error(
             web.HTTPRequestEntityTooLarge,
             "too_large",
-            "请求内容太大",
+            f"请求内容太大（不能超过{MAX_BODY_BYTES}字节）",
             max_size=MAX_BODY_BYTES,
-            actual_size=request.content_length,
-        )
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise json_error(
-            web.HTTPRequestEntityTooLarge,
-            "too_large",
-            "请求内容太大",
-            max_size=MAX_BODY_BYTES,
-            actual_size=len(raw),
+            actual_size=request.content_length or MAX_BODY_BYTES + 1,
         )
     try:
         data = json.loads(raw.decode("utf-8") or "null")

@@ -33,6 +33,11 @@ class WeChatUser(Base):
     window_sent = Column(Integer, nullable=False, default=0)
     window_expires_at = Column(DateTime, nullable=True)
     last_delivered_seq = Column(Integer, nullable=False, default=0)
+    # frames up to this seq were announced by a subscribe message while no custom/send was allowed
+    fallback_seq = Column(Integer, nullable=False, default=0)
+    # the frames whose buttons were last shown as numbered options (0, 0: none)
+    choices_from_seq = Column(Integer, nullable=False, default=0)
+    choices_to_seq = Column(Integer, nullable=False, default=0)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

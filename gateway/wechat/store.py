@@ -79,6 +79,9 @@ def ensure_user(session: Session, openid: str, key: str, now: datetime) -> None:
         "window_sent": 0,
         "window_expires_at": None,
         "last_delivered_seq": 0,
+        "fallback_seq": 0,
+        "choices_from_seq": 0,
+        "choices_to_seq": 0,
         "created_at": now,
         "updated_at": now,
     }
@@ -119,28 +122,48 @@ class DeliveryState:
     openid: str
     remaining: int
     last_delivered_seq: int
+    fallback_seq: int
+    choices: tuple[int, int]
 
 
 def delivery_state(session: Session, key: str, now: datetime) -> DeliveryState | None:
-    """The openid's send allowance at ``now`` and the last frame already delivered."""
+    """The openid's send allowance at ``now``, the last frame delivered and the last one announced."""
     user = session.execute(select(WeChatUser).where(WeChatUser.key == key)).scalar_one_or_none()
     if user is None:
         return None
     live = user.window_expires_at is not None and user.window_expires_at > now
     remaining = max(0, user.window_limit - user.window_sent) if live else 0
-    return DeliveryState(user.openid, remaining, user.last_delivered_seq)
+    return DeliveryState(
+        user.openid,
+        remaining,
+        user.last_delivered_seq,
+        user.fallback_seq,
+        (user.choices_from_seq, user.choices_to_seq),
+    )
 
 
-def record_delivery(session: Session, key: str, up_to_seq: int, sent: int, now: datetime) -> None:
-    """Frames up to ``up_to_seq`` are done (sent, merged or handed to a subscribe message); ``sent`` used."""
+def record_delivery(
+    session: Session,
+    key: str,
+    now: datetime,
+    *,
+    up_to_seq: int | None = None,
+    sent: int = 0,
+    choices: tuple[int, int] | None = None,
+    fallback_seq: int | None = None,
+) -> None:
+    """Frames up to ``up_to_seq`` are delivered, ``sent`` messages of the window used, ``choices`` shown."""
+    values: dict[str, object] = {"window_sent": WeChatUser.window_sent + sent, "updated_at": now}
+    if up_to_seq is not None:
+        values["last_delivered_seq"] = up_to_seq
+    if choices is not None:
+        values["choices_from_seq"], values["choices_to_seq"] = choices
+    if fallback_seq is not None:
+        values["fallback_seq"] = fallback_seq
     session.execute(
         update(WeChatUser)
         .where(WeChatUser.key == key)
-        .values(
-            last_delivered_seq=up_to_seq,
-            window_sent=WeChatUser.window_sent + sent,
-            updated_at=now,
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
 
