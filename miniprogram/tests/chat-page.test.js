@@ -39,6 +39,14 @@ function bubbles() {
   });
 }
 
+/** What a user does: type in the input bar, then tap 发送. */
+async function typeAndSend(text) {
+  page.querySelector(".input").dispatchEvent("input", { detail: { value: text } });
+  await settle();
+  page.querySelector(".send-btn").dispatchEvent("tap");
+  await settle();
+}
+
 function chips(bubble, container = ".choices") {
   const row = container === ".scores" ? bubble.querySelector(".rating").querySelector(".scores") : bubble.querySelector(container);
   return row.querySelectorAll(".chip");
@@ -111,10 +119,7 @@ test("a tap on a choice sends its payload, shows its title, and the echo does no
 
 test("typing a question and tapping 发送 sends it and clears the input", async () => {
   const socket = await openPage();
-  page.querySelector(".input").dispatchEvent("input", { detail: { value: "  开饭店要办什么证  " } });
-  await settle();
-  page.querySelector(".send-btn").dispatchEvent("tap");
-  await settle();
+  await typeAndSend("  开饭店要办什么证  ");
   expect(socket.framesOfType("message").map((f) => f.text)).toEqual(["开饭店要办什么证"]);
   expect(page.instance.data.input).toBe("");
   expect(bubbles().map((b) => b.from)).toEqual(["enterprise"]);
@@ -164,10 +169,7 @@ test("a drop mid-stream: the page reconnects, resumes after the last seq and rep
   const first = await openPage();
   first.deliver(frames.enterprise(1, "食品经营许可证要什么材料", "x1"), frames.guideMaterials(2));
   await settle();
-  page.querySelector(".input").dispatchEvent("input", { detail: { value: "要多久" } });
-  await settle();
-  page.querySelector(".send-btn").dispatchEvent("tap");
-  await settle();
+  await typeAndSend("要多久");
   const [pending] = first.framesOfType("message");
   first.drop();
   await settle();
@@ -200,10 +202,7 @@ test("a drop mid-stream: the page reconnects, resumes after the last seq and rep
 
 test("a frame that arrives while a message is still sending goes above it, in seq order", async () => {
   const socket = await openPage();
-  page.querySelector(".input").dispatchEvent("input", { detail: { value: "你好" } });
-  await settle();
-  page.querySelector(".send-btn").dispatchEvent("tap");
-  await settle();
+  await typeAndSend("你好");
   socket.deliver(frames.butler(1, "我是何杰，马上为您处理。"));
   await settle();
   expect(bubbles().map((b) => [b.from, b.seq])).toEqual([
@@ -214,10 +213,7 @@ test("a frame that arrives while a message is still sending goes above it, in se
 
 test("a refused message shows the server's reason and 重试 sends it again with a new id", async () => {
   const socket = await openPage();
-  page.querySelector(".input").dispatchEvent("input", { detail: { value: "你好" } });
-  await settle();
-  page.querySelector(".send-btn").dispatchEvent("tap");
-  await settle();
+  await typeAndSend("你好");
   const [first] = socket.framesOfType("message");
   socket.deliver({ type: "error", code: "rate_limited", text: "发送太频繁，请稍后再试。", id: first.id });
   await settle();

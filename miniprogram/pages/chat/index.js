@@ -132,7 +132,8 @@ Component({
       if (view.clientId) {
         const index = this.indexOf((m) => m.clientId === view.clientId);
         if (index >= 0) {
-          this.replaceAt(index, { ...this.data.messages[index], seq: view.seq, pending: false, failed: "" });
+          const existing = this.data.messages[index];
+          this.replaceAt(index, { ...existing, seq: view.seq, time: view.time || existing.time, pending: false, failed: "" });
           return;
         }
       }
