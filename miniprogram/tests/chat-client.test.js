@@ -29,6 +29,14 @@ test("logs in with the wx.login code, keeps the token and opens the socket with 
   client.stop();
 });
 
+test("the app and the page asking for a session at the same time log in once", async () => {
+  const api = require("../utils/api");
+  const [a, b] = await Promise.all([api.ensureSession(), api.ensureSession()]);
+  expect(a).toEqual(b);
+  expect(fake.loginCount).toBe(1);
+  expect(fake.requests.map((r) => r.path)).toEqual(["/api/miniprogram/login"]);
+});
+
 test("a stored session is reused without logging in again", async () => {
   fake.setStorageSync("butler.session", { token: "kept-token", sender: "mp-1" });
   const { client } = start();

@@ -79,8 +79,19 @@ function storedSession() {
   return saved && typeof saved.token === "string" && typeof saved.sender === "string" ? saved : null;
 }
 
+let loggingIn = null; // one log-in at a time: the app and the chat page both ask at start-up
+
 /** wx.login → POST /api/miniprogram/login → {token, sender}, kept with wx.setStorageSync. */
-async function login() {
+function login() {
+  if (!loggingIn) {
+    loggingIn = freshLogin().finally(() => {
+      loggingIn = null;
+    });
+  }
+  return loggingIn;
+}
+
+async function freshLogin() {
   const code = await wxLoginCode();
   const data = await request("POST", PATHS.login, { code });
   if (!data || typeof data.token !== "string" || typeof data.sender !== "string") {

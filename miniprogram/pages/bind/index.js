@@ -70,7 +70,8 @@ Component({
           bindCode: "",
           success: `绑定成功：${bound.name}。现在可以直接提交诉求、查询工单了。`,
         });
-        this.backTimer = setTimeout(() => wx.navigateBack({ fail() {} }), 1500);
+        // back to the chat; opened on its own (no page below), go to the chat page instead
+        this.backTimer = setTimeout(() => wx.navigateBack({ fail: () => wx.reLaunch({ url: "/pages/chat/index" }) }), 1500);
       } catch (error) {
         const message = error instanceof api.ApiError ? error.message : "绑定失败，请稍后重试。";
         this.setData({ submitting: false, serverError: message });
