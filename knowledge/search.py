@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import bm25s
@@ -322,6 +323,14 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class Weighed:
+    """A text's match terms and their summed idf, computed once per question."""
+
+    terms: frozenset[str]
+    weight: float
+
+
+@dataclass(frozen=True)
 class Evidence:
     """Which words of the question each candidate matches: what tells close candidates apart."""
 
@@ -446,6 +455,9 @@ class GuideIndex:
                 self._candidate_of[member.id] = target
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
+        tokenizer = self._tokenizer
+        # a question is cut up to three times (its content, with synonyms added, for evidence)
+        self._cut = lru_cache(maxsize=1024)(lambda text: tuple(w for w in tokenizer.lcut(text) if w.strip()))
         forms_by_candidate: list[list[str]] = []
         for rep in self._candidates:
             members = self._groups[normalize(rep.name)]
@@ -496,6 +508,7 @@ class GuideIndex:
             t: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for t, df in document_frequency.items()
         }
         self._unknown_idf = math.log(1 + (n_docs + 0.5) / 0.5)
+        self._doc_weights = [sum(self._idf[t] for t in terms) for terms in self._doc_char_terms]
         by_department: dict[str, set[int]] = {}
         for members in self._groups.values():
             for member in members:
@@ -530,8 +543,8 @@ class GuideIndex:
         entry = self.entries.get(guide_id)
         return list(self._groups[normalize(entry.name)]) if entry is not None else []
 
-    def _words(self, text: str) -> list[str]:
-        return [w for w in self._tokenizer.lcut(text) if w.strip()]
+    def _words(self, text: str) -> tuple[str, ...]:
+        return self._cut(text)
 
     def _terms(self, text: str) -> list[str]:
         return match_terms(text) + [f"w:{w}" for w in self._words(text) if len(w) > 1]
@@ -595,18 +608,20 @@ class GuideIndex:
             item_scores[np.unique(np.concatenate([self._department_candidates[d] for d in departments]))] *= (
                 DEPARTMENT_PRIOR
             )
-        asked = frozenset(match_terms(content))
-        added = frozenset(match_terms(expanded[len(content) :])) if expanded != content else frozenset()
+        asked = self._weighed(frozenset(match_terms(content)))
+        added = self._weighed(
+            frozenset(match_terms(expanded[len(content) :])) if expanded != content else frozenset()
+        )
         top = _top(item_scores, top_k * 4)
         best_doc = {int(i): max(self._candidate_docs[i], key=doc_scores.__getitem__) for i in top}
         order = self._rerank(top, item_scores, best_doc, asked)
-        evidence = self._evidence(content, asked, [int(i) for i in order if item_scores[i] > 0])
+        evidence = self._evidence(content, asked.terms, [int(i) for i in order if item_scores[i] > 0])
         order = self._contrast(order, item_scores, evidence)
         hits = [
             self._hit(
                 i,
                 float(item_scores[i]),
-                self._confidence(asked, added, self._doc_terms[best_doc[i]], i in mentioned_positions),
+                self._confidence(asked, added, best_doc[i], i in mentioned_positions),
             )
             for i in map(int, order)
             if item_scores[i] > 0
@@ -628,15 +643,13 @@ class GuideIndex:
         entry = self._candidates[i]
         return Hit(entry.id, entry.name, score, entry.has_guide, confidence, entry.level, entry.region)
 
-    def _confidence(
-        self, asked: frozenset[str], added: frozenset[str], doc_terms: set[str], mentioned: bool
-    ) -> float:
+    def _confidence(self, asked: Weighed, added: Weighed, doc: int, mentioned: bool) -> float:
         """How much of the question an item explains: the user's words, or the guide words synonyms added."""
-        confidence = max(self._coverage(asked, doc_terms), self._coverage(added, doc_terms))
+        confidence = max(self._coverage(asked, doc), self._coverage(added, doc))
         return max(confidence, 0.9) if mentioned else confidence
 
     def _rerank(
-        self, order: np.ndarray, item_scores: np.ndarray, best_doc: Mapping[int, int], asked: frozenset[str]
+        self, order: np.ndarray, item_scores: np.ndarray, best_doc: Mapping[int, int], asked: Weighed
     ) -> np.ndarray:
         """Prefer candidates whose name the question covers: 药品零售许可 → the guide, not its 变更 variant.
 
@@ -645,9 +658,7 @@ class GuideIndex:
         """
         for i in order:
             if item_scores[i] > 0:
-                item_scores[i] *= RERANK_FLOOR + (1 - RERANK_FLOOR) * self._coverage(
-                    asked, self._doc_terms[best_doc[int(i)]]
-                )
+                item_scores[i] *= RERANK_FLOOR + (1 - RERANK_FLOOR) * self._coverage(asked, best_doc[int(i)])
         return np.array(sorted(order, key=lambda i: -item_scores[i]), dtype=int)
 
     def _evidence(self, content: str, asked: frozenset[str], candidates: Sequence[int]) -> Evidence:
@@ -710,25 +721,22 @@ class GuideIndex:
             if covered >= 2:
                 item_scores[i] = max(item_scores[i], best * (1 + covered / size))
 
-    def _coverage(self, terms: frozenset[str], doc_terms: set[str]) -> float:
+    def _weighed(self, terms: frozenset[str]) -> Weighed:
+        return Weighed(terms, sum(self._idf.get(t, self._unknown_idf) for t in terms))
+
+    def _coverage(self, terms: Weighed, doc: int) -> float:
         """How well a text's terms and an item's surface form explain each other (idf-weighted F1).
 
         Question side: a long descriptive question still names its item; item side:
         a question naming half of an item's name is a weaker match than one naming all of it.
+        The terms are characters, bigrams and pinyin pairs, never jieba words.
         """
-        if not terms or not doc_terms:
-            return 0.0
-        shared = terms & doc_terms
+        shared = terms.terms & self._doc_char_terms[doc]
         if not shared:
             return 0.0
-        weight = self._idf.get
-        query_share = sum(weight(t, self._unknown_idf) for t in shared) / sum(
-            weight(t, self._unknown_idf) for t in terms
-        )
-        doc_share = sum(weight(t, 0.0) for t in shared) / sum(
-            weight(t, 0.0) for t in doc_terms if not t.startswith("w:")
-        )
-        doc_share = min(doc_share, 1.0)
+        weight = sum(self._idf[t] for t in shared)
+        query_share = weight / terms.weight
+        doc_share = min(weight / self._doc_weights[doc], 1.0)
         return 2 * query_share * doc_share / (query_share + doc_share)
 
 

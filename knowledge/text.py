@@ -77,10 +77,16 @@ def fuzzy_syllable(syllable: str) -> str:
     return syllable
 
 
+@lru_cache(maxsize=8192)
+def _pinyin_pairs(run: str) -> tuple[str, ...]:
+    """A run's pinyin pairs; cached: a question's runs are looked up several times, names once per build."""
+    syllables = [fuzzy_syllable(s) for s in lazy_pinyin(run)]
+    return tuple(f"p:{a}{b}" for a, b in zip(syllables, syllables[1:], strict=False))
+
+
 def pinyin_terms(text: str) -> list[str]:
     """Fuzzy toneless pinyin bigrams of each run of Chinese characters: 营业执找 still sounds like 营业执照."""
     terms: list[str] = []
     for run in _CJK_RUN.findall(text):
-        syllables = [fuzzy_syllable(s) for s in lazy_pinyin(run)]
-        terms.extend(f"p:{a}{b}" for a, b in zip(syllables, syllables[1:], strict=False))
+        terms.extend(_pinyin_pairs(run))
     return terms

@@ -179,3 +179,18 @@ def test_catalogue_entries_that_exclude_the_question_do_not_outrank_the_guide(
 ) -> None:
     for question in ["公司法人变更要多久", "公司换了法人怎么去变更"]:
         assert best_name(catalogue_live_index, question) == "企业变更登记", question
+
+
+def test_mentions_are_the_longest_names_and_skip_the_spaces_left_by_stop_words() -> None:
+    from knowledge.mentions import DEPARTMENT, ITEM, build_matcher, find_mentions
+
+    matcher = build_matcher(
+        [("A", ["企业投资项目核准"]), ("B", ["企业投资项目"]), ("C", ["核准"])],
+        [("示例市发展和改革委员会", ["发展和改革委员会"])],
+    )
+    found = [(m.label, m.key, m.text) for m in find_mentions(matcher, "企业投资项目 核准 发展和改革委员会")]
+    assert found == [
+        (ITEM, "A", "企业投资项目 核准"),
+        (DEPARTMENT, "示例市发展和改革委员会", "发展和改革委员会"),
+    ]
+    assert [m.key for m in find_mentions(matcher, "核准和企业投资项目")] == ["C", "B"]
