@@ -340,6 +340,11 @@ function switchView(view) {
   }
   $("view-conversations").hidden = view !== "conversations";
   $("view-tickets").hidden = view !== "tickets";
+  $("view-enterprises").hidden = view !== "enterprises";
+  if (view === "enterprises") {
+    loadEnterprises();
+    return;
+  }
   S.badges[view] = 0;
   renderBadges();
 }
@@ -1356,3 +1361,59 @@ async function start() {
 }
 
 start();
+
+// ---------------------------------------------------------------- 企业绑定 (binding codes)
+
+/** The enterprises the user serves, each with a button that issues a one-time binding code. */
+async function loadEnterprises() {
+  const list = $("enterprise-list");
+  const query = $("enterprise-query").value.trim();
+  let data;
+  try {
+    data = await api("GET", `/enterprises${query ? `?q=${encodeURIComponent(query)}` : ""}`);
+  } catch (error) {
+    toast(error.message, { kind: "error" });
+    return;
+  }
+  clear(list);
+  if (!data.enterprises.length) {
+    list.append(el("p", "empty-detail", query ? "没有找到符合条件的企业" : "您名下暂无服务企业"));
+    return;
+  }
+  for (const enterprise of data.enterprises) {
+    const row = el("div", "enterprise-row");
+    row.setAttribute("role", "listitem");
+    const name = el("div", "enterprise-name", enterprise.name);
+    const code = el("div", "enterprise-code", enterprise.credit_code);
+    const button = el("button", "primary", "生成绑定码");
+    button.type = "button";
+    button.addEventListener("click", () => issueBindingCode(enterprise, button));
+    row.append(name, code, button);
+    list.append(row);
+  }
+}
+
+async function issueBindingCode(enterprise, button) {
+  await once(`binding-${enterprise.id}`, button, async () => {
+    let data;
+    try {
+      data = await api("POST", `/enterprises/${enterprise.id}/binding-code`, {});
+    } catch (error) {
+      toast(error.message, { kind: "error" });
+      return;
+    }
+    const box = $("binding-code");
+    clear(box);
+    box.append(
+      el("div", "binding-enterprise", data.enterprise_name),
+      el("div", "binding-digits", data.code),
+      el("div", "binding-expiry", `有效期至 ${data.expires_text}，仅可使用一次`),
+    );
+    box.hidden = false;
+  });
+}
+
+$("enterprise-search").addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadEnterprises();
+});
