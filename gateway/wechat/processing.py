@@ -29,6 +29,7 @@ from connectors.wechat.messages import (
     MiniProgramPageMessage,
     PushMessage,
     TextMessage,
+    Unsupported,
     UserEnterTempSession,
 )
 from conversations import service as conversations
@@ -48,6 +49,7 @@ WELCOME_TEXT = "您好，我是企业管家智能助手，可以为您解答办�
 TICKET_CONTEXT_TEXT = "您是从工单 {number} 进入的，可以直接发送“查询工单 {number}”了解办理进度。"
 IMAGE_TEXT = "[图片]"
 PAGE_TEXT = "[小程序页面] {title}"
+UNSUPPORTED_TEXT = "暂时只能识别文字、图片和小程序页面，请用文字描述您的问题。"
 UNSAFE_TEXT = "您发送的内容未通过安全检查，未能提交，请修改后重新发送。"
 MAX_TEXT_CHARS = 2000
 _TICKET = re.compile(r"GD\d{12}")
@@ -58,6 +60,9 @@ async def process_push(app: web.Application, message: PushMessage, key: str) -> 
     sender = store.push_sender(key)
     settings = app[SETTINGS_KEY].wechat
     entering = isinstance(message, UserEnterTempSession)
+    if isinstance(message, Unsupported) and message.msg_type == "event":
+        log.info("gateway.wechat.event_ignored event=%s", message.event[:40])
+        return  # other events (debug_demo…) open no conversation and no allowance
     now = naive(now_utc(app))
     if entering:
         limit, until = ENTER_LIMIT, now + ENTER_WINDOW
@@ -76,6 +81,8 @@ async def process_push(app: web.Application, message: PushMessage, key: str) -> 
     if entering:
         assert isinstance(message, UserEnterTempSession)
         await _welcome(app, sender, message.session_from)
+    elif isinstance(message, Unsupported):  # voice, video, location…: say what works
+        await _system_reply(app, sender, UNSUPPORTED_TEXT)
     else:
         text = _text_of(message)
         if text:

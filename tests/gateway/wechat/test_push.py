@@ -279,3 +279,23 @@ async def test_after_the_window_a_butler_reply_falls_back_to_a_subscribe_message
     # when the user writes again, the pending reply goes out with the answer
     await wx.text("好的谢谢", 8002)
     await eventually(lambda: any("问题已经协调好了" in t for t in wx.wechat.sent_texts(OPENID)))
+
+
+async def test_other_events_are_acknowledged_and_a_voice_message_gets_a_note(wx: WxWorld) -> None:
+    debug = {
+        "ToUserName": "gh_97417a04a28d",
+        "FromUserName": OPENID,
+        "CreateTime": wx.now(),
+        "MsgType": "event",
+        "Event": "debug_demo",
+        "debug_str": "hello world",
+    }
+    assert await (await wx.push(debug, secure=False)).text() == "success"
+    await asyncio.sleep(0.2)
+    assert _counts(wx)[1:] == (0, 0)  # no conversation opened
+    voice = {**debug, "MsgType": "voice", "MediaId": "m1", "Format": "amr", "MsgId": 3001}
+    del voice["Event"], voice["debug_str"]
+    assert await (await wx.push(voice)).text() == "success"
+    (note,) = await eventually(lambda: wx.wechat.sent_texts(OPENID))
+    assert "文字" in note
+    assert wx.fake_rasa.messages() == []
