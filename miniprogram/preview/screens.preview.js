@@ -169,7 +169,7 @@ test("binding: the credit code and the butler's one-time code, with the server's
   fake.gateway = (method, p) =>
     p === "/api/miniprogram/login"
       ? { statusCode: 200, data: { token: "t", sender: "mp-1" } }
-      : { statusCode: 400, data: { error: "bad_code", message: "绑定码不正确或已过期，请向您的企业管家重新获取。" } };
+      : { statusCode: 400, data: { error: "bind_refused", message: "统一社会信用代码或绑定码不正确，请核对后重试（绑定码请向您的企业管家索取）" } };
   const comp = mount("pages/bind/index", {}, "bind-page");
   comp.instance.onLoad();
   comp.querySelector(".credit-code").dispatchEvent("input", { detail: { value: makeCreditCode("91511600MA62XK4P1") } });

@@ -275,3 +275,13 @@ test("without templates configured, no permission is asked and the ticket card h
   expect(fake.subscribeRequests).toEqual([]);
   expect(bubbles()[1].bubble.querySelector(".ticket").querySelector(".subscribe")).toBeUndefined();
 });
+
+test("coming back to the chat shows the enterprise the gateway says the user is bound to", async () => {
+  await openPage();
+  fake.gateway = (method, p) =>
+    method === "GET" && p === "/api/miniprogram/binding" ? { statusCode: 200, data: { bound: true, enterprise_name: "广安市恒远食品有限公司" } } : null;
+  page.instance.onShow();
+  await settle();
+  expect(page.querySelector(".bind-link").dom.textContent).toBe("已绑定：广安市恒远食品有限公司");
+  expect(fake.requests.filter((r) => r.path === "/api/miniprogram/binding")[0].header.Authorization).toBe("Bearer token-1");
+});

@@ -10,6 +10,7 @@ const BINDING_KEY = "butler.binding";
 const PATHS = {
   login: "/api/miniprogram/login",
   bind: "/api/miniprogram/bind",
+  binding: "/api/miniprogram/binding",
   messages: "/api/chat/messages",
   socket: "/api/chat/ws",
 };
@@ -127,7 +128,28 @@ async function authorized(method, path, data) {
 
 function storedBinding() {
   const saved = wx.getStorageSync(BINDING_KEY);
-  return saved && typeof saved === "object" && saved.creditCode ? saved : null;
+  return saved && typeof saved === "object" && saved.name ? saved : null;
+}
+
+/**
+ * Keep what the gateway says about the binding ({bound, enterprise_name}) and return it, or null
+ * when the user is not bound. Only the phone that bound it knows the credit code.
+ */
+function rememberBinding(data, creditCode) {
+  if (!data || !data.bound) {
+    wx.removeStorageSync(BINDING_KEY);
+    return null;
+  }
+  const previous = storedBinding();
+  const name = String(data.enterprise_name || (previous && previous.name) || creditCode || "");
+  const bound = { name, creditCode: creditCode || (previous && previous.creditCode) || "" };
+  wx.setStorageSync(BINDING_KEY, bound);
+  return bound;
+}
+
+/** Ask the gateway which enterprise this user speaks for (a butler may have changed it). */
+async function refreshBinding() {
+  return rememberBinding(await authorized("GET", PATHS.binding), "");
 }
 
 module.exports = {
@@ -139,6 +161,8 @@ module.exports = {
   dropSession,
   ensureSession,
   login,
+  refreshBinding,
+  rememberBinding,
   request,
   socketUrl,
   storedBinding,

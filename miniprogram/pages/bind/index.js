@@ -5,26 +5,19 @@
 const api = require("../../utils/api");
 const { creditCodeError, normalizeCreditCode } = require("../../utils/credit-code");
 
-const BIND_CODE_PATTERN = /^[0-9A-Z]{4,20}$/;
+const BIND_CODE_DIGITS = 6; // appeals/bindings.py issues 6-digit codes
+const BIND_CODE_PATTERN = new RegExp(`^[0-9]{${BIND_CODE_DIGITS}}$`);
 
 function normalizeBindCode(text) {
-  return normalizeCreditCode(text); // same clean-up: half-width, upper-case, no spaces
+  return normalizeCreditCode(text); // same clean-up: half-width, no spaces
 }
 
+/** The gateway's own words (appeals/bindings.py BAD_CODE_FORMAT), said before any request. */
 function bindCodeError(text) {
   const code = normalizeBindCode(text);
-  if (!code) return "请输入企业管家给您的一次性绑定码";
-  if (!BIND_CODE_PATTERN.test(code)) return "绑定码由4至20位字母或数字组成，请核对后重新输入";
+  if (!code) return `请输入企业管家提供的${BIND_CODE_DIGITS}位绑定码`;
+  if (!BIND_CODE_PATTERN.test(code)) return `绑定码应为${BIND_CODE_DIGITS}位数字`;
   return "";
-}
-
-/** The enterprise's name from the answer, whichever way the gateway spells it. */
-function enterpriseName(data, fallback) {
-  if (!data || typeof data !== "object") return fallback;
-  const enterprise = data.enterprise;
-  if (enterprise && typeof enterprise === "object" && enterprise.name) return String(enterprise.name);
-  if (typeof enterprise === "string" && enterprise) return enterprise;
-  return String(data.enterprise_name || data.name || fallback);
 }
 
 Component({
@@ -41,6 +34,10 @@ Component({
   methods: {
     onLoad() {
       this.setData({ bound: api.storedBinding() });
+      api.refreshBinding().then(
+        (bound) => this.setData({ bound }),
+        () => {}, // offline or not configured: the stored binding stays on screen
+      );
     },
 
     onUnload() {
@@ -62,14 +59,9 @@ Component({
       this.setData({ submitting: true, creditCode, bindCode: code });
       try {
         const data = await api.authorized("POST", api.PATHS.bind, { credit_code: creditCode, code });
-        const bound = { creditCode, name: enterpriseName(data, creditCode) };
-        wx.setStorageSync(api.BINDING_KEY, bound);
-        this.setData({
-          submitting: false,
-          bound,
-          bindCode: "",
-          success: `绑定成功：${bound.name}。现在可以直接提交诉求、查询工单了。`,
-        });
+        const bound = api.rememberBinding({ bound: true, ...data }, creditCode);
+        const said = (data && data.message) || `已绑定企业：${bound.name}`;
+        this.setData({ submitting: false, bound, bindCode: "", success: `${said}。现在可以直接提交诉求、查询工单了。` });
         // back to the chat; opened on its own (no page below), go to the chat page instead
         this.backTimer = setTimeout(() => wx.navigateBack({ fail: () => wx.reLaunch({ url: "/pages/chat/index" }) }), 1500);
       } catch (error) {

@@ -45,6 +45,10 @@ Component({
     onShow() {
       if (this.client) this.client.wake();
       this.setData({ binding: api.storedBinding() });
+      api.refreshBinding().then(
+        (binding) => this.setData({ binding }),
+        () => {}, // offline: the stored binding stays on screen
+      );
     },
 
     onUnload() {
