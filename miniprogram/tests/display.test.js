@@ -38,11 +38,11 @@ test("times are Beijing time whatever the phone's zone", () => {
 
 test("links are split out of text so they can be copied; other text stays text", () => {
   expect(display.linkify("见 https://www.sczwfw.gov.cn/a?b=1，谢谢")).toEqual([
-    { text: "见 ", link: false },
-    { text: "https://www.sczwfw.gov.cn/a?b=1", link: true },
-    { text: "，谢谢", link: false },
+    { text: "见 ", link: false, key: "k0" },
+    { text: "https://www.sczwfw.gov.cn/a?b=1", link: true, key: "k1" },
+    { text: "，谢谢", link: false, key: "k2" },
   ]);
-  expect(display.linkify("javascript:alert(1)")).toEqual([{ text: "javascript:alert(1)", link: false }]);
+  expect(display.linkify("javascript:alert(1)")).toEqual([{ text: "javascript:alert(1)", link: false, key: "k0" }]);
 });
 
 test("a guide with structured fields lists materials with their form, copies and notes", () => {
@@ -61,8 +61,8 @@ test("a guide with structured fields lists materials with their form, copies and
   expect(guide.aspect).toBe("申请材料");
   const list = guide.sections.find((s) => s.type === "list");
   expect(list.items).toEqual([
-    { name: "排污许可证申请表", meta: "（原件，1份）", note: "加盖公章", text: "" },
-    { name: "", meta: "", note: "", text: "环评批复" },
+    { name: "排污许可证申请表", meta: "（原件，1份）", note: "加盖公章", text: "", key: "k0" },
+    { name: "", meta: "", note: "", text: "环评批复", key: "k1" },
   ]);
   const facts = guide.sections.find((s) => s.type === "facts").rows.map((r) => [r.term, r.value]);
   expect(facts).toEqual([
@@ -74,8 +74,8 @@ test("a guide with structured fields lists materials with their form, copies and
 test("process answers become numbered steps", () => {
   const guide = display.guideView({ kind: "guide", guide_name: "食品经营许可证核发", aspect: "process" }, "【食品经营许可证核发】办理流程\n1. 申请：提交材料\n2. 受理\n来源：《食品经营许可证核发》办事指南");
   expect(guide.sections).toEqual([{ type: "list", kind: "steps", key: "s0", items: [
-    { name: "", meta: "", note: "", text: "申请：提交材料" },
-    { name: "", meta: "", note: "", text: "受理" },
+    { name: "", meta: "", note: "", text: "申请：提交材料", key: "k0" },
+    { name: "", meta: "", note: "", text: "受理", key: "k1" },
   ] }]);
   expect(guide.sources).toEqual(["来源：《食品经营许可证核发》办事指南"]);
 });

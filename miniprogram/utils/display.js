@@ -60,6 +60,11 @@ function formatDue(iso) {
 
 const URL_PATTERN = /https?:\/\/[^\s，。；、）)】」"'<>]+/g;
 
+/** Each element with a `key` for wx:key (lists here never reorder; the key just has to be unique). */
+function withKeys(list) {
+  return list.map((item, index) => ({ ...item, key: `k${index}` }));
+}
+
 /** Text split into plain pieces and http(s) links (a mini-program cannot open them, it copies them). */
 function linkify(text) {
   const value = String(text == null ? "" : text);
@@ -73,7 +78,7 @@ function linkify(text) {
     last = match.index + match[0].length;
   }
   if (last < value.length) pieces.push({ text: value.slice(last), link: false });
-  return pieces;
+  return withKeys(pieces);
 }
 
 function timeLimitText(custom) {
@@ -191,6 +196,8 @@ function guideView(custom, text) {
   const sections = structured ? structuredSections(custom) : textSections(body, custom.aspect);
   sections.forEach((section, index) => {
     section.key = `s${index}`;
+    if (section.items) section.items = withKeys(section.items);
+    if (section.rows) section.rows = withKeys(section.rows);
   });
   return {
     name: String(custom.guide_name || "办事指南"),

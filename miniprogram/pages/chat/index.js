@@ -121,7 +121,7 @@ Component({
     pendingView(id, text, display) {
       const view = this.viewOf({ from: "enterprise", text, reply_to: id, at: new Date().toISOString() });
       view.text = display || text;
-      view.pieces = [{ text: view.text, link: false }];
+      view.pieces = [{ text: view.text, link: false, key: "k0" }];
       view.pending = true;
       return view;
     },
