@@ -25,8 +25,35 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _SEPARATORS = re.compile(r"[^\w\u4e00-\u9fff]+", re.UNICODE)
 
 
-@lru_cache(maxsize=4096)
+def _changed_characters(converter: OpenCC) -> frozenset[str]:
+    """The characters some rule of the converter replaces: a text with none of them converts to itself.
+
+    A phrase rule (一目瞭然 → 一目了然) can only match where its replaced characters
+    (瞭) are, so those are what count, not the phrase's unchanged ones.
+    """
+    changed: set[str] = set()
+    for _longest, _shortest, mapping in converter.dict_cache.values():
+        for key, value in mapping.items():
+            first = value.split(" ")[0]  # several candidates: the converter takes the first
+            if len(key) != len(first):
+                changed.update(key)
+            else:
+                changed.update(a for a, b in zip(key, first, strict=True) if a != b)
+    return frozenset(changed)
+
+
+_CHANGED = _changed_characters(_CONVERTER)
+
+
 def to_simplified(text: str) -> str:
+    """Simplified characters; a text that is Simplified already (most are) skips the slow pure-Python converter."""
+    if _CHANGED.isdisjoint(text):
+        return text
+    return _convert(text)
+
+
+@lru_cache(maxsize=4096)
+def _convert(text: str) -> str:
     return str(_CONVERTER.convert(text))
 
 
