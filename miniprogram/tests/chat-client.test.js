@@ -208,3 +208,85 @@ test("a message over 2,000 characters is not sent and the user is told why", asy
   expect(events.find(([type]) => type === "notice")[1].text).toBe("消息太长了，请控制在2000字以内。");
   client.stop();
 });
+
+describe("when the network blocks the socket but HTTP works", () => {
+  const butlerReply = frames.butler(3, "您好，我是何杰，材料清单已发给您。");
+  let posted;
+  let served;
+
+  beforeEach(() => {
+    fake.setStorageSync("butler.session", { token: "t", sender: "mp-3f2a9c" });
+    posted = [];
+    served = []; // frames the gateway has stored, by seq
+    fake.gateway = (method, path, data, header, record) => {
+      if (path !== "/api/chat/messages") return null;
+      if (method === "POST") {
+        posted.push(data);
+        const seq = served.length + 1;
+        served.push(frames.enterprise(seq, data.text, data.id), frames.guideMaterials(seq + 1));
+        return { statusCode: 200, data: { ack: { id: data.id, seq, duplicate: false }, frames: served.slice(seq - 1), last_seq: seq + 1, state: { type: "state", state: "bot", butler: null, text: "" } } };
+      }
+      const after = Number(new URLSearchParams(record.query).get("after_seq"));
+      return { statusCode: 200, data: { frames: served.filter((f) => f.seq > after), last_seq: served.length, state: { type: "state", state: "bot", butler: null, text: "" } } };
+    };
+  });
+
+  /** Three sockets that never open, as behind a proxy that refuses wss. */
+  async function fallBack(client) {
+    for (let i = 0; i < 3; i += 1) {
+      await settle();
+      fake.sockets[i].drop();
+      await settle(12);
+    }
+    expect(client.httpMode).toBe(true);
+  }
+
+  test("after three sockets that never open it sends and polls over HTTP, showing each frame once", async () => {
+    const { client, events, shown } = start({ pollMs: 5, socketRetryMs: 60000 });
+    await fallBack(client);
+    expect(events.filter(([type]) => type === "status").pop()[1]).toEqual({ status: "fallback", text: "在线（兼容模式）" });
+    const id = client.send("食品经营许可证要什么材料");
+    await settle(12);
+    expect(posted).toEqual([{ id, text: "食品经营许可证要什么材料" }]);
+    expect(shown()).toEqual([1, 2]);
+    expect(client.pending.size).toBe(0);
+    served.push(butlerReply); // the butler answers; the next poll brings it
+    await settle(30);
+    expect(shown()).toEqual([1, 2, 3]);
+    const polls = fake.requests.filter((r) => r.method === "GET");
+    expect(polls[polls.length - 1].query).toBe("?after_seq=3");
+    expect(fake.sockets).toHaveLength(3); // the socket is tried again only after socketRetryMs
+    client.stop();
+  });
+
+  test("a message the HTTP send could not deliver is posted again with the same id", async () => {
+    const { client } = start({ pollMs: 5, socketRetryMs: 60000 });
+    await fallBack(client);
+    const gateway = fake.gateway;
+    let down = true;
+    fake.gateway = (method, ...rest) => (down && method === "POST" ? null : gateway(method, ...rest));
+    const id = client.send("你好");
+    await settle(6);
+    expect(client.pending.has(id)).toBe(true);
+    down = false;
+    await settle(30);
+    expect(posted).toEqual([{ id, text: "你好" }]);
+    expect(client.pending.size).toBe(0);
+    client.stop();
+  });
+
+  test("when the socket opens again, polling stops and the socket resumes", async () => {
+    const { client, events } = start({ pollMs: 5, socketRetryMs: 60000 });
+    await fallBack(client);
+    client.wake(); // e.g. the app comes back to the foreground
+    await settle();
+    fake.sockets[3].open();
+    expect(fake.sockets[3].sent[0]).toEqual({ type: "resume", after_seq: 0 });
+    expect(client.httpMode).toBe(false);
+    expect(events.filter(([type]) => type === "status").pop()[1].status).toBe("online");
+    const polled = fake.requests.filter((r) => r.method === "GET").length;
+    await settle(30);
+    expect(fake.requests.filter((r) => r.method === "GET")).toHaveLength(polled);
+    client.stop();
+  });
+});

@@ -7,7 +7,9 @@
 // - a message waits in a pending queue (kept in storage) until the server acks it, and is re-sent
 //   with the same client id after a reconnect; the server acks a duplicate without running it twice;
 // - reconnects back off exponentially with jitter, and a socket that will not open is checked over
-//   HTTP (which also fetches what was missed); a 401 there means the token expired: log in again.
+//   HTTP (which also fetches what was missed); a 401 there means the token expired: log in again;
+// - when HTTP works but the socket keeps failing (a network that blocks wss), the client falls back
+//   to the protocol's HTTP mode (POST and poll /api/chat/messages) and tries the socket now and then.
 // The page gets events and draws them; this module touches no page data.
 
 const api = require("./api");
@@ -16,6 +18,9 @@ const { newClientId } = require("./ids");
 const MAX_HISTORY = 200; // frames kept to redraw the page after the app restarts
 const MAX_TEXT = 2000; // the server refuses longer messages
 const PING_MS = 25000;
+const POLL_MS = 3000; // HTTP mode: how often to ask for new frames
+const SOCKET_RETRY_IN_HTTP_MS = 30000; // HTTP mode: how often to try the socket again
+const FAILURES_BEFORE_HTTP = 3;
 
 const keys = {
   lastSeq: (sender) => `butler.lastSeq.${sender}`,
@@ -35,10 +40,16 @@ class ChatClient {
    * onEvent(type, payload) receives: session {sender, history, pending, state}, frame, sent {id, seq},
    * failed {id, text}, state, status {status, text}, notice {text}.
    */
-  constructor({ onEvent, retryDelay = backoffDelay, pingMs = PING_MS } = {}) {
+  constructor({ onEvent, retryDelay = backoffDelay, pingMs = PING_MS, pollMs = POLL_MS, socketRetryMs = SOCKET_RETRY_IN_HTTP_MS } = {}) {
     this.onEvent = onEvent || (() => {});
     this.retryDelay = retryDelay;
     this.pingMs = pingMs;
+    this.pollMs = pollMs;
+    this.socketRetryMs = socketRetryMs;
+    this.failures = 0; // sockets in a row that never opened
+    this.httpMode = false;
+    this.pollTimer = null;
+    this.posting = new Set(); // client ids with a POST in flight
     this.session = null;
     this.lastSeq = 0;
     this.seen = new Set();
@@ -60,6 +71,7 @@ class ChatClient {
 
   stop() {
     this.stopped = true;
+    this.stopHttpMode();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
     const socket = this.socket;
@@ -106,10 +118,17 @@ class ChatClient {
     return id;
   }
 
+  /** Through the open socket, else over HTTP in fallback mode; false when it has to wait. */
   transmit(frame) {
-    if (!this.online) return false;
-    this.socket.send({ data: JSON.stringify(frame) });
-    return true;
+    if (this.online) {
+      this.socket.send({ data: JSON.stringify(frame) });
+      return true;
+    }
+    if (this.httpMode && frame.type !== "ping") {
+      this.post(frame);
+      return true;
+    }
+    return false;
   }
 
   flushPending() {
@@ -180,6 +199,8 @@ class ChatClient {
       if (this.socket !== socket) return;
       this.opened = true;
       this.attempt = 0;
+      this.failures = 0;
+      this.stopHttpMode();
       this.emit("status", { status: "online", text: "在线" });
       socket.send({ data: JSON.stringify({ type: "resume", after_seq: this.lastSeq }) });
       this.flushPending();
@@ -208,13 +229,21 @@ class ChatClient {
     this.opened = false;
     clearInterval(this.pingTimer);
     if (this.stopped) return;
-    this.emit("status", { status: "offline", text: "连接已断开，正在重连…" });
+    if (!this.httpMode) this.emit("status", { status: "offline", text: "连接已断开，正在重连…" });
     if (wasOpen) {
       this.scheduleReconnect();
       return;
     }
+    this.failures += 1;
     this.checkOverHttp().then(
-      () => this.scheduleReconnect(),
+      () => {
+        // HTTP works but the socket does not: use HTTP and try the socket again later
+        if (this.failures < FAILURES_BEFORE_HTTP) this.scheduleReconnect();
+        else {
+          this.startHttpMode();
+          this.scheduleReconnect(this.socketRetryMs);
+        }
+      },
       () => this.scheduleReconnect(),
     );
   }
@@ -223,25 +252,101 @@ class ChatClient {
   async checkOverHttp() {
     if (!this.session) return;
     try {
-      const data = await api.request("GET", `${api.PATHS.messages}?after_seq=${this.lastSeq}`, undefined, this.session.token);
-      for (const frame of (data && data.frames) || []) this.handleFrame(frame);
-      if (data && data.state && data.state.state) this.handleFrame({ type: "state", ...data.state });
+      this.applyHttpAnswer(await api.request("GET", `${api.PATHS.messages}?after_seq=${this.lastSeq}`, undefined, this.session.token));
     } catch (error) {
-      if (error.status === 401) {
-        api.dropSession();
-        this.emit("notice", { text: "登录已过期，正在重新登录…" });
-        this.attempt = 0;
-      }
+      if (error.status === 401) this.tokenExpired();
       throw error;
     }
   }
 
-  scheduleReconnect() {
+  tokenExpired() {
+    api.dropSession();
+    this.emit("notice", { text: "登录已过期，正在重新登录…" });
+    this.attempt = 0;
+  }
+
+  /** Frames (and where the conversation stands) from an HTTP answer: shown once, like socket frames. */
+  applyHttpAnswer(data) {
+    for (const frame of (data && data.frames) || []) this.handleFrame(frame);
+    if (data && data.state && data.state.state) this.handleFrame({ type: "state", ...data.state });
+  }
+
+  scheduleReconnect(delay) {
     if (this.stopped) return;
     clearTimeout(this.reconnectTimer);
-    const delay = this.retryDelay(this.attempt);
-    this.attempt += 1;
-    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    let wait = delay;
+    if (wait === undefined) {
+      wait = this.retryDelay(this.attempt);
+      this.attempt += 1;
+    }
+    this.reconnectTimer = setTimeout(() => this.connect(), wait);
+  }
+
+  // ------------------------------------------------------------ HTTP mode (docs/chat-protocol.md §3)
+
+  startHttpMode() {
+    if (this.httpMode || this.stopped) return;
+    this.httpMode = true;
+    this.emit("status", { status: "fallback", text: "在线（兼容模式）" });
+    this.flushPending();
+    this.schedulePoll();
+  }
+
+  stopHttpMode() {
+    this.httpMode = false;
+    clearTimeout(this.pollTimer);
+  }
+
+  schedulePoll() {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => this.poll(), this.pollMs);
+  }
+
+  /** Ask for new frames, send again what is still waiting, and come back in a few seconds. */
+  async poll() {
+    if (!this.httpMode) return;
+    try {
+      await this.checkOverHttp();
+    } catch (error) {
+      if (error.status === 401) {
+        // a new log-in, then the socket again (HTTP mode resumes if it still fails)
+        this.stopHttpMode();
+        this.failures = 0;
+        this.scheduleReconnect(0);
+        return;
+      }
+    }
+    if (!this.httpMode) return;
+    this.flushPending();
+    this.schedulePoll();
+  }
+
+  /** POST one message or hand-off; a network failure leaves it queued for the next poll, same id. */
+  async post(frame) {
+    if (!this.session || this.posting.has(frame.id)) return;
+    this.posting.add(frame.id);
+    const body = frame.type === "handoff" ? { id: frame.id, type: "handoff" } : { id: frame.id, text: frame.text };
+    try {
+      const data = await api.request("POST", api.PATHS.messages, body, this.session.token);
+      this.applyHttpAnswer(data);
+      if (data && data.ack && typeof data.ack === "object") this.handleFrame({ ...data.ack, type: "ack", id: frame.id });
+      const item = this.pending.get(frame.id);
+      if (item) {
+        // stored by the server even when its echo was not in this answer
+        this.pending.delete(frame.id);
+        this.savePending();
+        this.emit("sent", { id: frame.id, seq: null, type: item.type });
+      }
+    } catch (error) {
+      if (error.status === 401) this.tokenExpired();
+      else if (error.status >= 400 && error.status < 500 && this.pending.has(frame.id)) {
+        this.pending.delete(frame.id);
+        this.savePending();
+        this.emit("failed", { id: frame.id, text: error.message });
+      }
+    } finally {
+      this.posting.delete(frame.id);
+    }
   }
 
   // ------------------------------------------------------------ server frames
