@@ -416,6 +416,25 @@ def shadowed_by_guides(entries: Sequence[GuideEntry]) -> dict[str, str]:
     return shadowed
 
 
+@lru_cache(maxsize=1)
+def _default_dictionary() -> jieba.Tokenizer:
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def own_tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer of the index's own, to add names to without touching the global one.
+
+    It starts from a copy of the default dictionary, read once per process: reading
+    it took about a second of every rebuild.
+    """
+    default = _default_dictionary()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(default.FREQ), default.total, True
+    return tokenizer
+
+
 def representative(members: Sequence[GuideEntry]) -> GuideEntry:
     """The entry that stands for a name's regional copies: a full guide, then the highest level, then the first."""
     rank = {level: n for n, level in enumerate(LEVELS)}
@@ -462,9 +481,7 @@ class GuideIndex:
             target = self._position[self.shadowed.get(rep_id, rep_id)]
             for member in members:
                 self._candidate_of[member.id] = target
-        self._tokenizer = jieba.Tokenizer()
-        self._tokenizer.initialize()
-        tokenizer = self._tokenizer
+        self._tokenizer = tokenizer = own_tokenizer()
         # a question is cut up to three times (its content, with synonyms added, for evidence)
         self._cut = lru_cache(maxsize=1024)(lambda text: tuple(w for w in tokenizer.lcut(text) if w.strip()))
         forms_by_candidate: list[list[str]] = []
