@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from appeals.access import TicketScope, get_ticket_in_scope, list_tickets_in_scope, scope_condition
-from appeals.categories import infer_category
+from appeals.categories import guess_category
 from appeals.deadlines import load_calendar
 from appeals.errors import AppealError, NotFound
 from appeals.filing import create_ticket
@@ -110,6 +110,20 @@ def bind_enterprise(
         return Binding(bound_id, bound_name)
     changed = enterprise.id != bound_id or enterprise.name != bound_name
     return Binding(enterprise.id, enterprise.name, changed=changed, verified=True)
+
+
+def enterprise_region(session: Session, identity: VerifiedIdentity | None) -> str | None:
+    """The region (所属区县) of the verified identity's enterprise, for answering from its district's guide.
+
+    ``None`` for an unverified conversation, an identity without an enterprise, an
+    enterprise the registry does not know, or one registered without a region: only
+    the logged-in account says where an enterprise is, never what the chat typed.
+    """
+    if identity is None or identity.enterprise_id is None:
+        return None
+    enterprise = session.get(Enterprise, identity.enterprise_id)
+    region = (enterprise.region or "").strip() if enterprise is not None else ""
+    return region or None
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -392,6 +406,26 @@ def enterprise_fixed(caller: ChatCaller, *, settings: AppealsSettings) -> bool:
     return identity is not None and identity.enterprise_id is not None
 
 
+def chat_region(
+    session_factory: sessionmaker, caller: ChatCaller, *, settings: AppealsSettings
+) -> str | None:
+    """``enterprise_region`` for the chat's verified identity; ``None`` without one or if the database fails.
+
+    An optional step of a guide answer: without the region the city-level guide answers.
+    """
+    identity = _identity(caller, settings)
+    if identity is None or identity.enterprise_id is None:
+        return None
+    try:
+        with transaction(session_factory) as session:
+            return enterprise_region(session, identity)
+    except _FAILURES as exc:
+        logger.warning(
+            "appeals.region_failed error=%s", type(exc).__name__, extra={"event": "appeals.region_failed"}
+        )
+        return None
+
+
 @dataclass(frozen=True)
 class AppealStart:
     """A fresh filing: the binding, the id that makes its retries file once, the category guessed."""
@@ -410,7 +444,7 @@ def start_appeal(
 ) -> AppealStart:
     """Start a filing; it starts even when the binding cannot be read (the form then asks)."""
     binding = _bind(session_factory, caller, _identity(caller, settings))
-    guess = infer_category(description) if description else None
+    guess = guess_category(description) if description else None
     return AppealStart(binding, uuid.uuid4().hex, guess)
 
 

@@ -16,12 +16,12 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from appeals.categories import infer_category
+from appeals.categories import guess_category
 from appeals.chat import AppealForm, enterprise_fixed, file_appeal, start_appeal
 from appeals.errors import AmbiguousEnterprise, AppealError
 from appeals.phones import validate_mobile
 from appeals.queries import find_enterprise
-from bot.actions.guide import utter_reply
+from bot.actions.guide import region_of, utter_reply
 from bot.actions.reading import (
     CHANGE_WORDS,
     CONFIRM_WORDS,
@@ -66,32 +66,20 @@ from bot.actions.slots import (
     ENTERPRISE_NAME,
     FORM,
     FORM_ANSWERS,
+    OFFERED_DESCRIPTION,
     REQUESTED,
     binding_events,
     caller_of,
     cleared,
     reset_appeal_slots,
 )
+from bot.components.complaints import GUIDE_INTENTS
 from knowledge.answering import Context
 from storage.errors import StorageError
 from storage.transaction import transaction
 
 logger = logging.getLogger(__name__)
 
-GUIDE_INTENTS = frozenset(
-    {
-        "ask_overview",
-        "ask_materials",
-        "ask_process",
-        "ask_time_limit",
-        "ask_fee",
-        "ask_location",
-        "ask_contact",
-        "ask_online",
-        "ask_conditions",
-        "inform_guide",
-    }
-)
 GUIDE_INTENT_CONFIDENCE = 0.8  # below this a form answer is more likely than a question
 GUIDE_ANSWER_CONFIDENCE = 0.5  # and the knowledge base must really know the item
 StorageOrAppealError = (AppealError, StorageError)
@@ -116,6 +104,7 @@ def _guide_interruption(dispatcher: CollectingDispatcher, tracker: Tracker) -> d
             intent_confidence=confidence,
             context=Context(tracker.get_slot("guide_id"), tracker.get_slot("aspect")),
             sender_id=tracker.sender_id,
+            region=region_of(tracker),
             record_unanswered=False,
         )
     except Exception as exc:  # the form must go on even if the knowledge base is down
@@ -138,6 +127,9 @@ class ActionStartAppeal(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = text_of(tracker)
+        offered = clean(tracker.get_slot(OFFERED_DESCRIPTION))
+        if text.startswith("/") and offered:
+            text = offered  # the 反映问题 button under a guide answer: the complaint it answered
         description = text if describes_problem(text) and not text.startswith("/") else None
         services = get_services()
         start = start_appeal(
@@ -154,6 +146,9 @@ class ActionStartAppeal(Action):
             SlotSet("appeal_id", start.appeal_id),
             SlotSet("appeal_description", description),
             SlotSet("appeal_category_guess", start.category_guess),
+            *([SlotSet(OFFERED_DESCRIPTION, None)] if offered else []),
+            # a mobile number in the complaint is the contact's: not asked again
+            *([SlotSet("contact_phone", phone)] if description and (phone := mobile_in(description)) else []),
         ]
 
 
@@ -229,7 +224,7 @@ class ValidateAppealForm(FormValidationAction):
                 text=f"问题描述过长（{len(text)}字），请控制在{DESCRIPTION_MAX}字以内，写清要点即可。"
             )
             return {"appeal_description": None}
-        return {"appeal_description": text, "appeal_category_guess": infer_category(text)}
+        return {"appeal_description": text, "appeal_category_guess": guess_category(text)}
 
     def validate_appeal_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

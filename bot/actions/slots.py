@@ -20,6 +20,8 @@ REQUESTED = "requested_slot"
 ENTERPRISE_ID = "enterprise_id"
 ENTERPRISE_NAME = "enterprise_name"
 RATING_TICKET = "rating_ticket"
+REGION = "region"  # the district the user chose for guide answers
+OFFERED_DESCRIPTION = "offered_description"  # a complaint a guide answer offered to file
 
 # everything one filing attempt collects
 APPEAL_SLOTS: tuple[str, ...] = (
