@@ -52,6 +52,7 @@ PAGE_TEXT = "[小程序页面] {title}"
 UNSUPPORTED_TEXT = "暂时只能识别文字、图片和小程序页面，请用文字描述您的问题。"
 UNSAFE_TEXT = "您发送的内容未通过安全检查，未能提交，请修改后重新发送。"
 MAX_TEXT_CHARS = 2000
+TYPING_REFRESH_SECONDS = 10.0  # WeChat shows the indicator for a while only: renew it
 _TICKET = re.compile(r"GD\d{12}")
 
 
@@ -120,11 +121,16 @@ async def _answer(app: web.Application, message: PushMessage, sender: str, text:
 
 
 async def _typing(api: WeChatApi, openid: str) -> None:
-    """Show the typing indicator (best effort: WeChat may decline it, and it never delays the answer)."""
-    try:
-        await api.typing(openid, True)
-    except (WeChatApiError, WeChatUnavailable) as exc:
-        log.info("gateway.wechat.typing_failed openid=%s error=%s", openid_tag(openid), type(exc).__name__)
+    """Keep the typing indicator on until cancelled (best effort: WeChat may decline it)."""
+    while True:
+        try:
+            await api.typing(openid, True)
+        except (WeChatApiError, WeChatUnavailable) as exc:
+            log.info(
+                "gateway.wechat.typing_failed openid=%s error=%s", openid_tag(openid), type(exc).__name__
+            )
+            return
+        await asyncio.sleep(TYPING_REFRESH_SECONDS)
 
 
 async def _passes_check(app: web.Application, openid: str, text: str) -> bool:
