@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from connectors.wechat.crypto import WeChatCrypto, msg_signature, sha1_signature
 from connectors.wechat.settings import WeChatSettings
 from tests.gateway.conftest import Clock, Gateway, start_gateway
 from tests.gateway.fake_rasa import FakeRasa
+from tests.pg_databases import PG_ENV
 from tests.wechat.fake_api import FakeWeChat
 
 APPID = "wx-fake-appid"
@@ -142,6 +145,36 @@ async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
             return value
         assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
         await asyncio.sleep(0.02)
+
+
+_NOTE = pytest.StashKey[str]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a PostgreSQL server, drop this package's postgresql runs visibly (or keep them to fail)."""
+    if os.environ.get(PG_ENV) or os.environ.get("REQUIRE_POSTGRES") == "1":
+        return
+    here = str(Path(__file__).parent)
+    dropped = [
+        item
+        for item in items
+        if str(item.path).startswith(here)
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("factory") == "postgresql"
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+        config.stash[_NOTE] = (
+            f"gateway/wechat: {len(dropped)} PostgreSQL test runs did not run because {PG_ENV} is unset"
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    note = config.stash.get(_NOTE, None)
+    if note:
+        terminalreporter.write_sep("=", "PostgreSQL suite not run (gateway/wechat)", yellow=True)
+        terminalreporter.write_line(note)
 
 
 @pytest.fixture
