@@ -150,17 +150,18 @@ async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
 _NOTE = pytest.StashKey[str]()
 
 
+def _param(item: pytest.Item, name: str) -> Any:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get(name) if callspec is not None else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without a PostgreSQL server, drop this package's postgresql runs visibly (or keep them to fail)."""
     if os.environ.get(PG_ENV) or os.environ.get("REQUIRE_POSTGRES") == "1":
         return
     here = str(Path(__file__).parent)
     dropped = [
-        item
-        for item in items
-        if str(item.path).startswith(here)
-        and getattr(item, "callspec", None) is not None
-        and item.callspec.params.get("factory") == "postgresql"
+        item for item in items if str(item.path).startswith(here) and _param(item, "factory") == "postgresql"
     ]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
