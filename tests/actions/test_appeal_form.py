@@ -410,3 +410,37 @@ async def test_a_storage_failure_never_claims_success(world: sessionmaker) -> No
     with transaction(world) as session:
         assert list_tickets(session, enterprise_id=slots["enterprise_id"]) == []
         assert pending_notices(session) == []
+
+
+# -- a long complaint starts the form with everything it already said ------------------------------
+
+
+async def test_a_long_complaint_is_the_description_and_its_phone_the_contacts(world: sessionmaker) -> None:
+    complaint = (
+        "我们的用电增容申请报上去两个多月了一直没批，新买的设备只能放着。"
+        "供电所说要等线路改造，麻烦帮忙催一下，联系电话13900000005。"
+    )
+    messages, slots, _ = await run(ActionStartAppeal(), tracker(complaint, "file_appeal"))
+    assert slots["appeal_description"] == complaint
+    assert slots["contact_phone"] == "13900000005"
+    assert slots["appeal_category_guess"] == "用电用水用气"
+    assert texts(messages) == "收到，我来帮您登记这条诉求，只需几步。"
+
+    # the form goes on to what the message did not say; the phone passes its validation
+    _, filled, _ = await run(
+        ValidateAppealForm(), tracker("13900000005", "inform", slots=slots, requested="contact_phone")
+    )
+    assert filled["contact_phone"] == "13900000005"
+
+
+async def test_a_complaint_naming_no_category_is_offered_other_to_confirm(world: sessionmaker) -> None:
+    complaint = "隔壁工地每天半夜还在施工，我们酒店的客人天天说睡不好，找了好几次都没人处理。"
+    _, slots, _ = await run(ActionStartAppeal(), tracker(complaint, "file_appeal"))
+    assert slots["appeal_description"] == complaint and slots["appeal_category_guess"] == "其他"
+    messages, _, _ = await run(ActionAskAppealCategory(), tracker("", "file_appeal", slots=slots))
+    assert messages[0]["text"].startswith("根据您的描述，类别应为「其他」，对吗？")
+    assert messages[0]["buttons"][0] == {"title": "对", "payload": "/affirm"}
+    _, filled, _ = await run(
+        ValidateAppealForm(), tracker("对", "affirm", slots=slots, requested="appeal_category")
+    )
+    assert filled["appeal_category"] == "其他"

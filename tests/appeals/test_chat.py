@@ -26,8 +26,10 @@ from appeals.chat import (
     ChatCaller,
     answer_ticket,
     bind_enterprise,
+    chat_region,
     chat_scope,
     enterprise_fixed,
+    enterprise_region,
     file_appeal,
     identity_from_metadata,
     next_ticket_to_rate,
@@ -646,3 +648,36 @@ def test_a_butler_cannot_answer_another_butlers_ticket(demo: sessionmaker, setti
         notices = [n.kind for n in pending_notices(session)]
     assert unchanged is not None and unchanged.status == "contacted"
     assert "answered" not in notices
+
+
+# -- the enterprise's region, for answering from its district's guides -------------------------------
+
+
+def test_the_region_is_the_verified_enterprises_own(demo: sessionmaker) -> None:
+    tengfei = enterprise_id(demo, TENGFEI_CODE)
+    wanxiang = enterprise_id(demo, WANXIANG_CODE)
+    with transaction(demo) as session:
+        assert enterprise_region(session, VerifiedIdentity("web-boss", tengfei)) == "城东区"
+        assert enterprise_region(session, VerifiedIdentity("web-boss", wanxiang)) == "城西区"
+        assert enterprise_region(session, VerifiedIdentity("web-visitor", None)) is None
+        assert enterprise_region(session, None) is None
+        assert enterprise_region(session, VerifiedIdentity("web-boss", 999_999)) is None
+
+
+def test_only_a_signed_identity_gives_the_chat_a_region(
+    demo: sessionmaker, settings: AppealsSettings
+) -> None:
+    tengfei = enterprise_id(demo, TENGFEI_CODE)
+    caller = ChatCaller(sender="web-boss", metadata=signed("web-boss", tengfei))
+    assert chat_region(demo, caller, settings=settings) == "城东区"
+    forged = ChatCaller(sender="web-boss", metadata=signed("web-boss", tengfei, secret="not-the-secret"))
+    assert chat_region(demo, forged, settings=settings) is None
+    # what the chat was bound to by a typed name proves nothing about where the enterprise is
+    typed = ChatCaller(sender="web-boss", enterprise_id=tengfei, enterprise_name=TENGFEI_NAME)
+    assert chat_region(demo, typed, settings=settings) is None
+
+
+def test_a_database_failure_leaves_the_answer_city_wide(tmp_path: Path, settings: AppealsSettings) -> None:
+    empty = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'no-tables.db'}"))
+    caller = ChatCaller(sender="web-boss", metadata=signed("web-boss", 1))
+    assert chat_region(empty, caller, settings=settings) is None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.complaints import is_complaint, read_signals
+from bot.components.complaint_router import ROUTE_KEY, route
+from bot.components.complaints import is_complaint, read_signals, routed_intent
 
 COMPLAINTS = [
     "我们的环评报告交了四十多天了还是没有批复，新生产线一直不能投产，请帮忙催一催。",
@@ -82,3 +84,69 @@ def test_one_kind_of_grievance_alone_is_not_enough() -> None:
 
 def test_traditional_characters_and_full_width_punctuation_are_read() -> None:
     assert is_complaint("補貼申請了半年還沒到賬，工人工資都發不出來了！")
+
+
+# -- which intent the message carries ------------------------------------------------------------
+
+GUIDE_RANKING = ["ask_materials", "ask_process", "file_appeal"]
+
+
+@pytest.mark.parametrize(
+    "guessed", ["ask_time_limit", "ask_overview", "ticket_status", "nlu_fallback", "inform"]
+)
+def test_a_complaint_files_an_appeal_whatever_the_classifier_guessed(guessed: str) -> None:
+    assert routed_intent(COMPLAINTS[0], guessed, [guessed]) == "file_appeal"
+    assert routed_intent(COMPLAINTS[0], "file_appeal", ["file_appeal"]) is None
+
+
+def test_a_status_question_about_a_filed_ticket_stays_one() -> None:
+    for text in TICKET_QUESTIONS:
+        assert routed_intent(text, "ticket_status", ["ticket_status"]) is None
+
+
+def test_ratings_corrections_and_buttons_keep_their_intent() -> None:
+    assert routed_intent("不满意，补贴到现在还没发，工人工资都快发不出来了", "rate_ticket", []) is None
+    assert routed_intent("电话填错了，工程款的事拖了半年还没结", "correct_field", []) is None
+    assert routed_intent("/file_appeal", "file_appeal", []) is None
+
+
+def test_a_mixed_message_read_as_an_appeal_is_answered_as_a_guide_question() -> None:
+    assert routed_intent(MIXED[0], "file_appeal", GUIDE_RANKING) == "ask_materials"
+    assert routed_intent(MIXED[0], "ask_materials", GUIDE_RANKING) is None
+    # saying outright that it is a complaint files it
+    explicit = "我要投诉！" + MIXED[0]
+    assert routed_intent(explicit, "file_appeal", GUIDE_RANKING) is None
+
+
+def test_a_long_question_read_as_an_appeal_is_answered() -> None:
+    question = "我们公司有三十个员工，想申请稳岗补贴，需要交哪些材料？"
+    assert routed_intent(question, "file_appeal", GUIDE_RANKING) == "ask_materials"
+    assert routed_intent(question, "file_appeal", ["file_appeal"]) == "ask_overview"
+
+
+def test_the_nlu_component_relabels_and_keeps_the_ranking() -> None:
+    message = Message(
+        data={
+            "text": COMPLAINTS[1],
+            "intent": {"name": "ask_location", "confidence": 0.62},
+            "intent_ranking": [
+                {"name": "ask_location", "confidence": 0.62},
+                {"name": "file_appeal", "confidence": 0.2},
+            ],
+        }
+    )
+    route(message)
+    assert message.get("intent") == {"name": "file_appeal", "confidence": 0.9}
+    assert [entry["name"] for entry in message.get("intent_ranking")] == ["file_appeal", "ask_location"]
+    assert message.get(ROUTE_KEY) == {"from": "ask_location", "to": "file_appeal"}
+    assert ROUTE_KEY in message.as_dict(only_output_properties=True)
+
+    question = Message(
+        data={
+            "text": QUESTIONS[1],
+            "intent": {"name": "ask_materials", "confidence": 0.99},
+            "intent_ranking": [{"name": "ask_materials", "confidence": 0.99}],
+        }
+    )
+    route(question)
+    assert question.get("intent")["name"] == "ask_materials" and question.get(ROUTE_KEY) is None
