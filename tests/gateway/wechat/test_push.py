@@ -19,7 +19,7 @@ from tests.gateway.conftest import HEJIE_PHONE, Clock, start_gateway
 from tests.gateway.console.conftest import log_in
 from tests.gateway.fake_rasa import FakeRasa
 from tests.gateway.wechat.conftest import AES_KEY, APPID, OPENID, TOKEN, WxWorld, eventually, wechat_settings
-from tests.wechat.fake_api import CUSTOM_SEND, SUBSCRIBE_SEND, TYPING, FakeWeChat
+from tests.wechat.fake_api import CUSTOM_SEND, MSG_SEC_CHECK, SUBSCRIBE_SEND, TYPING, FakeWeChat
 
 
 def _counts(wx: WxWorld) -> tuple[int, int, int]:
@@ -299,3 +299,22 @@ async def test_other_events_are_acknowledged_and_a_voice_message_gets_a_note(wx:
     (note,) = await eventually(lambda: wx.wechat.sent_texts(OPENID))
     assert "文字" in note
     assert wx.fake_rasa.messages() == []
+
+
+async def test_with_the_security_check_on_risky_text_never_reaches_the_assistant(
+    world_url: str, clock: Clock
+) -> None:
+    wechat = FakeWeChat(appid=APPID, risky_words=("违禁内容",))
+    async with wechat.serve() as base:
+        settings = wechat_settings(base, msg_sec_check=True)
+        async with start_gateway(world_url, FakeRasa(), clock, wechat=settings) as gateway:
+            wx = WxWorld(gateway, wechat, WeChatCrypto(TOKEN, AES_KEY, APPID))
+            await wx.text("这里有违禁内容", 4001)
+            (note,) = await eventually(lambda: wechat.sent_texts(OPENID))
+            assert "安全检查" in note
+            assert gateway.fake.messages() == []
+            await wx.text("开饭馆要什么材料", 4002)
+            await eventually(lambda: gateway.fake.messages())
+            checked = wechat.bodies(MSG_SEC_CHECK)
+            assert [b["content"] for b in checked] == ["这里有违禁内容", "开饭馆要什么材料"]
+            assert all(b["version"] == 2 and b["openid"] == OPENID for b in checked)
