@@ -52,6 +52,7 @@ from sqlalchemy.sql.selectable import Select
 
 from appeals.clock import utcnow
 from appeals.models import Assignment, Butler, Department, Enterprise
+from conversations import rawsql
 from conversations.errors import (
     AlreadyTaken,
     ConversationBusy,
@@ -411,7 +412,12 @@ def _take_seq(
     shape = (which.column, client_message_id is not None, holder is not None, streak)
     dialect = _returning_dialect(session)
     if dialect is not None:
-        row = session.execute(_seq_update_returning(dialect, *shape), params).one_or_none()
+        statement = _seq_update_returning(dialect, *shape)
+        fast = rawsql.on_sqlite(session)
+        if fast is not None:
+            rows = rawsql.fetch_all(fast, statement, params)
+            return _Taken(*rows[0]) if rows else None
+        row = session.execute(statement, params).one_or_none()
         return None if row is None else _Taken(*row)
     if session.execute(_seq_update(*shape), params).rowcount != 1:
         return None
@@ -440,28 +446,25 @@ _MESSAGE_COLUMNS = (
     "created_at",
 )
 _INSERT_MESSAGE = _MESSAGE.insert()
-_insert_or_skip_cache: dict[str, TextClause] = {}
 
 
-def _insert_or_skip(dialect: str) -> TextClause:
+@functools.cache
+def _insert_text(dialect: str, or_skip: bool = True) -> TextClause:
     """``INSERT … ON CONFLICT (conversation_id, client_message_id) DO NOTHING`` for SQLite and PostgreSQL.
 
     Written as text because SQLAlchemy 1.4 cannot cache its ``on_conflict_do_nothing``
     construct and compiled it anew for every message; the binds take the columns' types.
-    PostgreSQL returns the new id (SQLite's comes from ``lastrowid``).
+    PostgreSQL returns the new id (SQLite's comes from ``lastrowid``). ``or_skip=False``
+    is the plain insert (SQLite's raw path, ``rawsql``).
     """
-    stmt = _insert_or_skip_cache.get(dialect)
-    if stmt is None:
-        table = _MESSAGE
-        names = ", ".join(_MESSAGE_COLUMNS)
-        binds = ", ".join(f":{name}" for name in _MESSAGE_COLUMNS)
-        returning = " RETURNING id" if dialect == "postgresql" else ""
-        stmt = text(
-            f"INSERT INTO {table.name} ({names}) VALUES ({binds}) "
-            f"ON CONFLICT (conversation_id, client_message_id) DO NOTHING{returning}"
-        ).bindparams(*(bindparam(name, type_=table.c[name].type) for name in _MESSAGE_COLUMNS))
-        _insert_or_skip_cache[dialect] = stmt
-    return stmt
+    table = _MESSAGE
+    names = ", ".join(_MESSAGE_COLUMNS)
+    binds = ", ".join(f":{name}" for name in _MESSAGE_COLUMNS)
+    returning = " RETURNING id" if dialect == "postgresql" else ""
+    conflict = " ON CONFLICT (conversation_id, client_message_id) DO NOTHING" if or_skip else ""
+    return text(f"INSERT INTO {table.name} ({names}) VALUES ({binds}){conflict}{returning}").bindparams(
+        *(bindparam(name, type_=table.c[name].type) for name in _MESSAGE_COLUMNS)
+    )
 
 
 def _insert_message(session: Executor, values: Values) -> int | None:
@@ -470,14 +473,19 @@ def _insert_message(session: Executor, values: Values) -> int | None:
     The unique constraint decides (``ON CONFLICT DO NOTHING``), so two requests racing
     with the same client message id store it once.
     """
-    if values["client_message_id"] is None:  # nothing to conflict with: a plain insert
+    or_skip = values["client_message_id"] is not None  # else nothing to conflict with: a plain insert
+    fast = rawsql.on_sqlite(session)
+    if fast is not None:
+        cursor = rawsql.execute(fast, _insert_text("sqlite", or_skip), values)
+        return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid is not None else None
+    if not or_skip:
         return int(session.execute(_INSERT_MESSAGE, values).inserted_primary_key[0])
     dialect = _dialect_name(session)
     if dialect == "postgresql":
-        new_id = session.execute(_insert_or_skip(dialect), values).scalar_one_or_none()
+        new_id = session.execute(_insert_text(dialect), values).scalar_one_or_none()
         return None if new_id is None else int(new_id)
     if dialect == "sqlite":
-        result = session.execute(_insert_or_skip(dialect), values)
+        result = session.execute(_insert_text(dialect), values)
         return int(result.lastrowid) if result.rowcount == 1 else None
     try:  # other databases: a savepoint around a plain insert
         with session.begin_nested():  # type: ignore[attr-defined]  # both a session and a connection have it

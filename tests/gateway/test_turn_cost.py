@@ -25,7 +25,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 import gateway.app
-from gateway.db import LOOP_SESSIONS_KEY
+from gateway.db import _LOOP_CONNECTIONS, LOOP_SESSIONS_KEY
 from gateway.settings import GatewaySettings, SettingsError
 from gateway.typedefs import ENGINE_KEY
 from storage.engine import make_engine
@@ -41,30 +41,46 @@ GUIDE: list[dict[str, Any]] = [
     {"custom": {"kind": "guide", "guide_id": "DEMO-013", "aspect": "materials", "materials": ["申请书"]}},
 ]
 
-# One ordinary bot turn: UPDATE … RETURNING (take the number, refuse a known id, read the
-# number and the state) + INSERT for the enterprise's message; the same two for the assistant's
-# reply (with the unanswered streak). It was 16 statements before the gateway-hop work, then 6
-# (an UPDATE and a SELECT where the RETURNING is now); if a change needs more, say why here.
+# One ordinary bot turn, as SQLite runs it (whether SQLAlchemy or conversations.rawsql issues it):
+# UPDATE … RETURNING (take the number, refuse a known id, read the number and the state) + INSERT
+# for the enterprise's message; the same two for the assistant's reply (with the unanswered
+# streak). It was 16 statements before the gateway-hop work, then 6 (an UPDATE and a SELECT where
+# the RETURNING is now); if a change needs more, say why here.
 STATEMENTS_PER_TURN = 4
 COMMITS_PER_TURN = 2
 
 
 @dataclass
 class Counter:
-    """SQL statements, commits and new DBAPI connections on the gateway's own engines."""
+    """SQL statements, commits and new DBAPI connections on the gateway's own engines.
+
+    Statements are what SQLite itself ran (``sqlite3``'s trace callback), so the chat path's
+    statements count the same whether SQLAlchemy or ``conversations.rawsql`` issued them;
+    the implicit ``BEGIN`` is not counted, a ``COMMIT`` counts as a commit.
+    """
 
     statements: list[str] = field(default_factory=list)
     commits: int = 0
     connections: int = 0
 
-    def on_statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.statements.append(" ".join(statement.split()[:3]))
+    def on_sql(self, statement: str) -> None:
+        words = statement.split()[:3]
+        if not words or words[0].upper() in ("BEGIN", "ROLLBACK"):
+            return
+        if words[0].upper() == "COMMIT":
+            self.commits += 1
+        else:
+            self.statements.append(" ".join(words))
 
-    def on_commit(self, _conn: Any) -> None:
-        self.commits += 1
+    def trace(self, dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.set_trace_callback(self.on_sql)
 
     def on_connect(self, _dbapi: Any, _record: Any) -> None:
         self.connections += 1
+
+
+def untrace(dbapi_connection: Any, *_: Any) -> None:
+    dbapi_connection.set_trace_callback(None)
 
 
 def gateway_engines(gw: Gateway) -> list[Engine]:
@@ -77,18 +93,20 @@ def gateway_engines(gw: Gateway) -> list[Engine]:
 
 @contextmanager
 def counting(engines: list[Engine]) -> Iterator[Counter]:
+    """Trace every connection checked out meanwhile, and the loop's kept one (checked out for good)."""
     counter = Counter()
-    hooks = [
-        ("before_cursor_execute", counter.on_statement),
-        ("commit", counter.on_commit),
-        ("connect", counter.on_connect),
-    ]
+    hooks = [("checkout", counter.trace), ("checkin", untrace), ("connect", counter.on_connect)]
+    kept = [c.connection.dbapi_connection for e, c in _LOOP_CONNECTIONS.items() if e in engines]
     for engine in engines:
         for name, hook in hooks:
             event.listen(engine, name, hook)
+    for dbapi_connection in kept:
+        counter.trace(dbapi_connection)
     try:
         yield counter
     finally:
+        for dbapi_connection in kept:
+            untrace(dbapi_connection)
         for engine in engines:
             for name, hook in hooks:
                 event.remove(engine, name, hook)
@@ -140,6 +158,35 @@ async def test_on_full_durability_the_turn_runs_on_threads_with_the_same_stateme
             frames = await say(ws, "m1", QUESTION)
         assert [f.get("seq") for f in frames] == [3, 3, 4]
         assert len(counter.statements) == STATEMENTS_PER_TURN and counter.commits == COMMITS_PER_TURN
+
+
+async def test_the_loop_path_stores_exactly_what_the_orm_path_stores(
+    world_template: Path, tmp_path: Path, clock: Clock
+) -> None:
+    """The loop's statements bind their values themselves (``conversations.rawsql``): same rows, byte for byte."""
+    rows = {}
+    for synchronous in ("NORMAL", "FULL"):  # the loop's Core connection; an ORM session on a thread
+        path = tmp_path / f"{synchronous}.db"
+        shutil.copy(world_template, path)
+        async with start_gateway(
+            f"sqlite:///{path}", FakeRasa(), clock, sqlite_synchronous=synchronous, notice_poll_seconds=3600.0
+        ) as gw:
+            assert (gw.app.get(LOOP_SESSIONS_KEY) is None) == (synchronous == "FULL")
+            ws = await _warm_socket(gw)
+            await say(ws, "m1", QUESTION)
+        with sqlite3.connect(path) as database:
+            rows[synchronous] = database.execute(
+                "SELECT seq, role, text, custom, buttons, client_message_id, author, created_at,"
+                " typeof(created_at), typeof(custom) FROM conversation_message ORDER BY id"
+            ).fetchall()
+    assert rows["NORMAL"] == rows["FULL"]
+    assert [(r[0], r[1], r[5]) for r in rows["NORMAL"]] == [
+        (1, "enterprise", "warm-up"),
+        (2, "bot", None),
+        (3, "enterprise", "m1"),
+        (4, "bot", None),
+    ]
+    assert '"kind": "guide"' in rows["NORMAL"][3][3] and rows["NORMAL"][3][9] == "text"
 
 
 async def test_a_repeated_message_id_takes_no_number_and_never_reaches_the_assistant(gw: Gateway) -> None:
