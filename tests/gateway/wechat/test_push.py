@@ -318,3 +318,13 @@ async def test_with_the_security_check_on_risky_text_never_reaches_the_assistant
             checked = wechat.bodies(MSG_SEC_CHECK)
             assert [b["content"] for b in checked] == ["这里有违禁内容", "开饭馆要什么材料"]
             assert all(b["version"] == 2 and b["openid"] == OPENID for b in checked)
+
+
+async def test_compatible_mode_is_answered_from_the_encrypted_part_only(wx: WxWorld) -> None:
+    fields = _text_fields(wx, "排污许可证怎么办", 4501)
+    body, query = _secure(wx, fields)
+    outer = {**fields, "Content": "被篡改的明文", "Encrypt": json.loads(body)["Encrypt"]}
+    response = await wx.post_push(json.dumps(outer, ensure_ascii=False).encode(), query)
+    assert await response.text() == "success"
+    await eventually(lambda: wx.fake_rasa.messages())
+    assert [m["message"] for m in wx.fake_rasa.messages()] == ["排污许可证怎么办"]
