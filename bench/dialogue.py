@@ -50,6 +50,18 @@ class DialogueTurn:
         return next((c for c in self.cards if c.get("kind") == "guide"), None)
 
     @property
+    def answer_kind(self) -> str:
+        """What the turn came to, scored as the answer path is: a guide with content, or how it was not.
+
+        A card pointing to a name-only item, or one whose kind is ``no_answer``, declines;
+        a turn with no card at all (a form question, a greeting) is ``other``.
+        """
+        card = self.guide_card
+        if card is not None:
+            return "guide" if card.get("has_guide") else "no_answer"
+        return str(self.cards[0].get("kind") or "other") if self.cards else "other"
+
+    @property
     def offered_appeal(self) -> bool:
         """A reply offers an appeal: a button that files one, a card that says so, or words proposing it."""
         for response in self.responses:

@@ -187,11 +187,10 @@ async def dialogue_guide_turns(conversations: list[list[Turn]], dialogue: Any) -
             said = await dialogue.say(f"heldout-guide-{n}", turn.question)
             if said.appeal_started:
                 started.append(turn.question)
-            card = said.guide_card
-            if card is not None and card.get("has_guide"):
-                outcomes.append(Outcome(turn, "guide", card.get("guide_name"), card.get("aspect")))
-            else:
-                outcomes.append(Outcome(turn, "no_answer" if card is not None else "other", None, None))
+            kind, card = said.answer_kind, said.guide_card or {}
+            outcomes.append(
+                Outcome(turn, kind, card.get("guide_name") if kind == "guide" else None, card.get("aspect"))
+            )
     total = sum(len(t) for t in conversations)
     return {
         "turns": total,
@@ -320,19 +319,24 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         "",
         "Targets: item top-1 ≥ 95%, item + aspect ≥ 90%, no-answer precision ≥ 95%.",
         "",
-        "Per tag (a turn counts under each of its tags; full pipeline / baseline):",
+        "Per tag (a turn counts under each of its tags; full pipeline / baseline). Declined: turns the "
+        "system answered with no guide; the no-answer columns only where the tag has unanswerable turns.",
         "",
-        "| Tag | Turns | Item top-1 | Item + aspect | No-answer precision | No-answer recall |",
-        "|---|---|---|---|---|---|",
+        "| Tag | Turns | Item top-1 | Item + aspect | Declined | No-answer precision | No-answer recall |",
+        "|---|---|---|---|---|---|---|",
     ]
     tags_full, tags_base = result["by_tag"]["full_pipeline"], result["by_tag"]["plain_bm25"]
     for tag, s in tags_full.items():
         b = tags_base[tag]
         lines.append(
             f"| {tag} | {s['turns']} | {pct(s['item_top1'])} / {pct(b['item_top1'])} | "
-            f"{pct(s['item_and_aspect'])} / {pct(b['item_and_aspect'])} | "
-            f"{pct(s['no_answer_precision'])} / {pct(b['no_answer_precision'])} | "
-            f"{pct(s['no_answer_recall'])} / {pct(b['no_answer_recall'])} |"
+            f"{pct(s['item_and_aspect'])} / {pct(b['item_and_aspect'])} | {s['declined']} / {b['declined']} | "
+            + (
+                f"{pct(s['no_answer_precision'])} / {pct(b['no_answer_precision'])} | "
+                f"{pct(s['no_answer_recall'])} / {pct(b['no_answer_recall'])} |"
+                if s["unanswerable_turns"]
+                else "— | — |"
+            )
         )
     gc = g["guide_card_scores"]
     lines += [
