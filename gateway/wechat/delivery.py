@@ -56,6 +56,7 @@ NOTIFY_FROM = ("butler", "system")  # what must reach the user even when no mess
 REPLY_PHRASE = "管家回复"
 REPLY_HINT = "您有新的回复，请进入客服会话查看"
 CHAT_PAGE = "pages/chat/index"
+TOO_LONG_NOTE = "（内容较长，完整内容请在小程序的聊天页查看）"
 
 _LOCKS_KEY: web.AppKey[WeakValueDictionary[str, asyncio.Lock]] = web.AppKey("wechat_delivery_locks")
 
@@ -134,6 +135,15 @@ async def _send_frames(
     sent = 0
     closed = state.remaining <= 0
     count, plan = _fitting(frames, state.remaining) if not closed else (0, [])
+    if count == 1 and any(m.deferred for m in plan):
+        # the first frame alone needs more messages than are left: sending its head and marking it
+        # delivered would lose the rest, so it waits whole for the user's next message (a fresh
+        # allowance); only a frame longer than a whole allowance goes out cut, with the note saying so
+        full = app[SETTINGS_KEY].wechat.quota_per_message
+        if state.remaining < full:
+            closed, count, plan = True, 0, []
+        else:
+            plan = plan_messages(frames[:1], full, overflow_note=TOO_LONG_NOTE)
     for message in plan:
         if message.deferred:
             continue

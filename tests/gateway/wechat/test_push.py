@@ -218,6 +218,23 @@ async def test_what_does_not_fit_the_quota_arrives_after_the_next_message(wx: Wx
     assert all(everything.count(f"第{i}段") == 1 for i in range(1, 8))  # each once, none lost
 
 
+async def test_a_long_reply_that_no_longer_fits_waits_whole_for_the_next_message(wx: WxWorld) -> None:
+    """Four full messages leave one: the long fifth reply is not sent cut and marked delivered."""
+    replies = [{"text": f"第{i}段：" + "材料说明" * 155} for i in range(1, 5)]
+    replies.append({"text": "第5段：" + "办理流程" * 400 + "第5段完"})
+    wx.fake_rasa.script["详细说明"] = replies
+    await wx.text("详细说明", 5201)
+    await eventually(lambda: wx.wechat.sent_texts(OPENID))
+    await asyncio.sleep(0.5)  # every stored frame wakes the deliverer; the later wakes find one message left
+    first = "".join(wx.wechat.sent_texts(OPENID))
+    assert "第4段" in first and "第5段" not in first
+    await wx.text("继续", 5202)
+    await eventually(lambda: "答复：继续" in "".join(wx.wechat.sent_texts(OPENID)))
+    everything = "".join(wx.wechat.sent_texts(OPENID))
+    assert all(everything.count(f"第{i}段") == 1 for i in range(1, 5))
+    assert "第5段完" in everything and everything.count("办理流程") == 400  # the long reply arrived whole
+
+
 async def test_a_numbered_reply_picks_the_button(wx: WxWorld) -> None:
     buttons = [
         {"title": "建设工程消防验收", "payload": '/choose_guide{"guide_id":"DEMO-001"}'},
