@@ -9,6 +9,7 @@ Rasa lives with the end-to-end tests).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import secrets
 import threading
@@ -20,9 +21,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from playwright.sync_api import Browser, Dialog, Page, Request, ViewportSize, expect, sync_playwright
+from sqlalchemy import or_, select
 
 from accounts.service import create_user
+from appeals.bindings import bind_with_code
+from appeals.models import Assignment, Butler, Enterprise
 from bot.processes import free_port
+from storage.engine import make_engine, make_session_factory
 from storage.transaction import transaction
 from tests.conftest import build_demo_world
 from tests.gateway.fake_rasa import FakeRasa
@@ -66,6 +71,7 @@ class Stack:
 
     url: str
     fake: FakeRasa
+    database_url: str
 
 
 @contextmanager
@@ -112,7 +118,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             identity_secret=secrets.token_urlsafe(32),
         ) as gateway,
     ):
-        yield Stack(gateway.url, fake)
+        yield Stack(gateway.url, fake, database_url)
 
 
 @pytest.fixture(scope="module")
@@ -323,3 +329,42 @@ def test_a_script_an_enterprise_typed_stays_text_in_the_console(browser: Browser
     console.wait_for_timeout(500)
     assert console.evaluate("window.__pwned") is None
     assert console.locator("#transcript script, #transcript img, .conv-item img").count() == 0
+
+
+def test_the_butler_issues_a_binding_code_that_binds_one_of_their_enterprises_once(
+    browser: Browser, stack: Stack
+) -> None:
+    console = log_in(browser, stack)
+    console.click("#tab-enterprises")
+    rows = console.locator("#enterprise-list .enterprise-row")
+    expect(rows.first).to_be_visible(timeout=10000)
+    factory = make_session_factory(make_engine(stack.database_url))
+    with factory() as session:
+        served = {
+            credit_code: name
+            for credit_code, name in session.execute(
+                select(Enterprise.credit_code, Enterprise.name)
+                .join(Assignment, Assignment.enterprise_id == Enterprise.id)
+                .join(
+                    Butler, or_(Butler.id == Assignment.butler_id, Butler.id == Assignment.backup_butler_id)
+                )
+                .where(Butler.phone == BUTLER_PHONE)
+            )
+        }
+    shown = [rows.nth(i).locator(".enterprise-code").inner_text() for i in range(rows.count())]
+    assert shown and set(shown) <= set(served)  # only the enterprises this butler serves (or backs up)
+
+    credit_code = shown[0]
+    rows.first.locator("button").click()
+    expect(console.locator("#binding-code .binding-digits")).to_have_text(re.compile(r"^\d{6}$"))
+    expect(console.locator("#binding-code .binding-enterprise")).to_have_text(served[credit_code])
+    code = console.locator("#binding-code .binding-digits").inner_text()
+
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with transaction(factory) as session:
+        first = bind_with_code(session, "mp-browser-user", credit_code, code, now)
+    with transaction(factory) as session:
+        again = bind_with_code(session, "mp-someone-else", credit_code, code, now)
+    assert first.ok and first.binding is not None and first.binding.enterprise_name == served[credit_code]
+    assert not again.ok  # a used code binds no one else
+    assert re.search("[\u4e00-\u9fff]", again.message)
