@@ -145,6 +145,8 @@ def test_knowledge_edits_take_effect_without_retraining(tmp_path) -> None:  # ty
     changed = dataclasses.replace(record, phone="0000-99990000", aliases=(*record.aliases, "刻公章子"))
     with factory.begin() as session:
         import_records(session=session, records=[changed], source="admin edit")
+    # the new index is built in the background while the old one keeps answering (test_live_index.py)
+    live.wait_until_current(timeout=60)
     after = assistant.reply("刻公章子电话多少", intent="ask_contact", intent_confidence=0.99)
     assert after.guide_id == before.guide_id and "0000-99990000" in after.text
     assert after.custom["version"] == "2"
