@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
@@ -303,3 +304,71 @@ def test_the_durability_setting() -> None:
     assert full.sqlite_synchronous == "FULL"
     with pytest.raises(SettingsError, match="GATEWAY_SQLITE_SYNCHRONOUS.*NORMAL 或 FULL"):
         GatewaySettings.from_env({"DATABASE_URL": "sqlite:///x.db", "GATEWAY_SQLITE_SYNCHRONOUS": "OFF"})
+
+
+# -- the request to Rasa: one write, on a kept-alive connection -------------------------------
+
+
+@dataclass
+class WatchedRasa(FakeRasa):
+    """The fake Rasa that also notes the TCP connection of every webhook call, and can answer chunked."""
+
+    connections: list[Any] = field(default_factory=list)
+    chunked: bool = False
+
+    def app(self) -> web.Application:
+        app = super().app()
+        app.middlewares.append(self._watch)
+        return app
+
+    @web.middleware
+    async def _watch(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.endswith("/webhook"):
+            self.connections.append(request.transport)
+        response = await handler(request)
+        if not self.chunked or not isinstance(response, web.Response):
+            return response
+        streamed = web.StreamResponse(status=response.status, headers={"Content-Type": "application/json"})
+        streamed.enable_chunked_encoding()
+        await streamed.prepare(request)
+        body = response.body if isinstance(response.body, bytes) else b""
+        for start in range(0, len(body), 7):  # many small chunks, as a streaming server might send them
+            await streamed.write(body[start : start + 7])
+        await streamed.write_eof()
+        return streamed
+
+
+async def test_turns_reuse_one_connection_to_rasa_and_survive_rasa_closing_it(
+    world_url: str, clock: Clock
+) -> None:
+    fake = WatchedRasa()
+    async with start_gateway(world_url, fake, clock, notice_poll_seconds=3600.0) as gw:
+        ws = await _warm_socket(gw)
+        await say(ws, "m1", QUESTION)
+        await say(ws, "m2", QUESTION)
+        assert len(fake.connections) == 3 and len(set(map(id, fake.connections))) == 1
+
+        fake.connections[-1].close()  # Rasa drops the idle connection (a restart, its keep-alive timeout)
+        await asyncio.sleep(0.05)
+        frames = await say(ws, "m3", QUESTION)
+
+    assert [(f["type"], f.get("from")) for f in frames] == [
+        ("ack", None),
+        ("message", "enterprise"),
+        ("message", "bot"),
+    ]
+    assert frames[2]["custom"]["kind"] == "guide"
+    assert len(fake.messages()) == 4  # each message reached Rasa once: nothing was retried
+    assert fake.connections[-1] is not fake.connections[0]
+
+
+async def test_a_chunked_answer_from_rasa_is_read_whole(world_url: str, clock: Clock) -> None:
+    fake = WatchedRasa(chunked=True)
+    async with start_gateway(world_url, fake, clock, notice_poll_seconds=3600.0) as gw:
+        ws = await _warm_socket(gw)
+        frames = await say(ws, "m1", QUESTION)
+        again = await say(ws, "m2", "营业执照怎么办")
+
+    assert frames[2]["text"] == GUIDE[0]["text"] and frames[2]["custom"]["materials"] == ["申请书"]
+    assert again[2]["text"] == "答复：营业执照怎么办"
+    assert len(set(map(id, fake.connections))) == 1  # a chunked answer leaves the connection reusable
