@@ -69,10 +69,11 @@ def route(message: Message) -> None:
     intent = str(predicted.get(INTENT_NAME_KEY) or "")
     ranking: list[dict[str, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
     names = [str(entry.get(INTENT_NAME_KEY)) for entry in ranking]
-    target = routed_intent(str(message.get(TEXT) or ""), intent, names)
+    predicted_confidence = float(predicted.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+    target = routed_intent(str(message.get(TEXT) or ""), intent, names, predicted_confidence)
     if target is None:
         return
-    confidence = max(float(predicted.get(PREDICTED_CONFIDENCE_KEY) or 0.0), ROUTED_CONFIDENCE)
+    confidence = max(predicted_confidence, ROUTED_CONFIDENCE)
     chosen = {INTENT_NAME_KEY: target, PREDICTED_CONFIDENCE_KEY: confidence}
     message.set(INTENT, chosen, add_to_output=True)
     rest = [entry for entry in ranking if entry.get(INTENT_NAME_KEY) != target]

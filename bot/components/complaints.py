@@ -53,7 +53,7 @@ FAILED = re.compile(
             r"(?:款|钱|工资)[^,，。]{0,8}(?:不结|没结|不给|没给|不付|没付|拖|不发|没发|不到账)",
             r"拖欠|欠(?:我们|了|着|下)?[^,，。!?！？]{0,8}(?:款|钱|工资|账|费)|不付|没付|不给钱|没给钱|(?:不|没)结(?:款|账|算|清)|结不了|要不回|收不回|讨不回",
             r"没到账|未到账|没发(?!票)|没兑现|未兑现|不兑现|不兑付|没落实|没拨|不拨|拨不下来|没下来|下不来",
-            r"不拨|不合格|烧坏|坏了|限(?:水|电|气|量|产)|堵(?:了|门|住|死)|拿不出|不让|不准|罚款|罚了|被罚|要罚|罚我们|罚我|查封|扣押|关停|停产整改|责令|乱收费|乱罚|刁难|缺东西|缺材料|说缺",
+            r"不退(?:押金|款|钱|费)|不给退|不合格|烧坏|坏了|限(?:水|电|气|量|产)|堵(?:了|门|住|死)|拿不出|不让|不准|罚款|罚了|被罚|要罚|罚我们|罚我|查封|扣押|关停|停产整改|责令|乱收费|乱罚|刁难|缺东西|缺材料|说缺",
         )
     )
 )
@@ -72,9 +72,10 @@ REPEATED = re.compile(
 HARM = re.compile(
     "|".join(
         (
-            r"受(?:到)?影响|影响很大|影响严重|到期|流失|辞职|不干了|走了[0-9一二两三四五六七八九十几好]+个|报废|多花|白白|进不来|出不去|运不出|损失|亏损|亏了|赔钱|违约|影响(?:到)?(?:了)?(?:生产|经营|工期|交货|交付|订单|开工|发工资|正常)",
+            r"受(?:到)?影响|影响很大|影响严重|流失|辞职|不干了|走了[0-9一二两三四五六七八九十几好]+个|报废|多花|白白|进不来|出不去|运不出|损失|亏损|亏了|赔钱|违约|影响(?:到)?(?:了)?(?:生产|经营|工期|交货|交付|订单|开工|发工资|正常)",
             r"不能(?:开|用|生产|营业|投产|交付)|没法(?:开|用|生产|营业|干)|停产|停工|停摆|开不了|用不了|干等|干不了活|生产线[^,，。]{0,4}停|机器[^,，。]{0,4}停",
             r"发不出|发不了|工资都|资金链|周转不|扛不住|撑不住|熬不住|倒闭|(?:要|得|快)关门|拖不起|等不起|耽误",
+            r"扰民|噪音(?:太|很)|噪声(?:太|很)|刺鼻|臭味|恶臭|熏得|污染(?:严重|很)|偷排|乱排|很危险|安全隐患",
             r"产能|交不了|上不去|错过|闹|仓储费|每天[^,，。]{0,6}(?:费|钱|损失)|不知道(?:去哪|怎么办|该)|订单[^,，。]{0,6}(?:黄|丢|交不|没法)|工人[^,，。]{0,4}(?:闲着|没活|走了)|急死|着急",
         )
     )
@@ -104,6 +105,7 @@ GUIDE_QUESTION = re.compile(
             r"(?:要|需要|得|准备|带|交|提交|提供)(?:些)?(?:什么|哪些|啥|哪几样)(?:材料|资料|手续|证件|文件|东西)",
             r"(?:材料|资料|手续)(?:有哪些|是什么|是啥|都有什么|清单)",
             r"(?:怎么|如何|咋)(?:办理|申请|申报|操作|报名|提交|填报)|办理流程|申请流程|(?:流程|步骤)(?:是|有|怎)",
+            r"(?:要|该|得|应该)(?:怎么|如何|咋)(?:弄|搞|整|办)(?!啊|呀|才好)",
             r"(?:在|去|到)(?:哪|哪里|哪儿|什么地方|哪个窗口|哪个部门)(?:办|申请|交|提交)|地址在哪|哪个窗口",
             r"(?:咨询|联系|办事)电话|电话(?:是)?多少",
             r"(?:网上|线上|手机上|小程序|微信上)(?:能|可以)?(?:办|申请|提交)",
@@ -113,7 +115,7 @@ GUIDE_QUESTION = re.compile(
         )
     )
 )
-# a question of any kind; the rhetorical ones of a complaint ("这合理吗", "到底找谁") are removed first
+# a question of any kind; a clause with a rhetorical one ("这合理吗", "到底找谁") asks nothing
 QUESTION = re.compile(
     r"[?？]|吗|什么|哪|怎么|怎样|如何|多久|多少|多长|几天|是否|能否|能不能|可不可以|要不要|需不需要|请问|想问|咨询|了解一下"
 )
@@ -159,6 +161,12 @@ class Signals:
         return self.complaint and self.asks_guide
 
 
+def asks_something(value: str) -> bool:
+    """True when a clause of the (normalised) message asks a question that is not rhetorical."""
+    clauses = re.findall(r"[^,，。.!！?？;；]+[,，。.!！?？;；]*", value)
+    return any(QUESTION.search(clause) and not RHETORICAL.search(clause) for clause in clauses)
+
+
 def read_signals(text: str) -> Signals:
     """The grievance families, guide question and ticket reference found in ``text``."""
     value = normalize(text or "").replace(" ", "")
@@ -168,7 +176,7 @@ def read_signals(text: str) -> Signals:
         asks_guide=bool(GUIDE_QUESTION.search(value)),
         names_ticket=bool(TICKET_REFERENCE.search(value)),
         length=len(re.sub(r"[\W_]+", "", value)),
-        asks=bool(QUESTION.search(RHETORICAL.sub("", value))),
+        asks=asks_something(value),
     )
 
 
@@ -211,15 +219,18 @@ KEPT_INTENTS = frozenset(
         "EXTERNAL_ticket_answered",
     }
 )
+CONFIDENT = 0.9  # a guide aspect this sure, for a message that really asks, is answered (with the offer)
 # the writer says outright that this is an appeal: a guide question in it does not make it one
 EXPLICIT_APPEAL = re.compile(r"投诉|诉求|举报|我要反映|想反映|我要反应")
 
 
-def routed_intent(text: str, intent: str, ranking: list[str]) -> str | None:
+def routed_intent(text: str, intent: str, ranking: list[str], confidence: float = 0.0) -> str | None:
     """The intent ``text`` should carry instead of ``intent``, or ``None`` to keep it.
 
     - a complaint that asks no guide question files an appeal, whatever the classifier
-      guessed (a guide aspect, a ticket-status question that names no ticket, a fallback);
+      guessed (a guide aspect, a ticket-status question that names no ticket, a fallback),
+      unless it asks a real question the classifier confidently read as a guide aspect:
+      that is answered, and the guide action offers the appeal;
     - a guide question read as ``file_appeal`` or ``ticket_status`` (a mixed message, or a
       long question with context) is answered as the best-ranked guide intent; the guide
       action then offers an appeal when it was a complaint too.
@@ -232,7 +243,9 @@ def routed_intent(text: str, intent: str, ranking: list[str]) -> str | None:
     if intent == TICKET_STATUS and signals.names_ticket:
         return None
     if signals.complaint and not signals.asks_guide:
-        return None if intent == FILE_APPEAL else FILE_APPEAL
+        if intent == FILE_APPEAL or (signals.asks and intent in GUIDE_INTENTS and confidence >= CONFIDENT):
+            return None
+        return FILE_APPEAL
     if signals.asks_guide and intent in (FILE_APPEAL, TICKET_STATUS):
         if intent == FILE_APPEAL and EXPLICIT_APPEAL.search(normalize(text)):
             return None

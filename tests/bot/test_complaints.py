@@ -25,6 +25,8 @@ COMPLAINTS = [
     "稳岗返还的钱说好上个季度发，到现在也没发，我们问了好几次都说在走流程。",
     "施工许可卡在审图环节快两个月了，工期拖不起，麻烦帮我们问问什么情况。",
     "公司招了一批残疾人员工，申请的超比例奖励一直不兑现，材料交了也没人回复。",
+    "附近的化工厂晚上偷偷排废气，味道刺鼻，我们车间工人头晕，希望有关部门查一查。",
+    "房东不退押金，说好搬走一个月内退，拖到现在也不接电话。",
 ]
 MIXED = [
     "食品经营许可证到底要什么材料？跑了三趟窗口每次都说缺东西，太耽误事了。",
@@ -47,6 +49,8 @@ QUESTIONS = [
     "我想问问建设工程消防验收一般要几个工作日？",
     "我们公司有三十个员工，想申请稳岗返还，需要交哪些材料？",
     "厂里新买了两台叉车，特种设备使用登记在哪个窗口办？",
+    "我们公司的卫生许可证快到期了，一直没空去办，延续要怎么弄？",
+    "夜间施工噪音许可怎么办理",
 ]
 TICKET_QUESTIONS = [
     "上周反映的停电问题处理到哪一步了，怎么还没人联系我们？",
@@ -150,3 +154,14 @@ def test_the_nlu_component_relabels_and_keeps_the_ranking() -> None:
     )
     route(question)
     assert question.get("intent")["name"] == "ask_materials" and question.get(ROUTE_KEY) is None
+
+
+def test_a_real_question_confidently_read_as_an_aspect_is_answered_with_the_offer() -> None:
+    question = "我们的排污许可变更交上去两个月了还没批，工期拖不起，一般审批时限是几天？"
+    signals = read_signals(question)
+    assert signals.complaint and signals.asks
+    assert routed_intent(question, "ask_time_limit", ["ask_time_limit"], 0.97) is None
+    assert routed_intent(question, "ask_time_limit", ["ask_time_limit"], 0.5) == "file_appeal"
+    # a rhetorical question is not a real one: the complaint files an appeal
+    rhetorical = "施工许可交上去一个多月了还没批，到底什么时候才能批下来？"
+    assert routed_intent(rhetorical, "ask_time_limit", ["ask_time_limit"], 0.97) == "file_appeal"
