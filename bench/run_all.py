@@ -219,6 +219,8 @@ def appeals_table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+# the benchmarks whose script saves its figures (--out) in var/bench/, by file
+REUSABLE = {"heldout": "heldout.json", "msgabench": "msgabench.json", "city": "city-scale.json"}
 SECTIONS = ("heldout", "quality", "msgabench", "city", "latency", "gateway", "appeals")
 NOT_MEASURED = "Not measured (skipped or failed, and no earlier figures)."
 KEPT_NOTE = (
@@ -283,6 +285,13 @@ def main() -> int:
         choices=SECTIONS,
         help="leave this benchmark out (repeatable); its section keeps the figures already in the document",
     )
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        choices=REUSABLE,
+        help="read this benchmark's figures from var/bench/ (its script's --out) instead of running it again",
+    )
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-gateway", action="store_true")
     args = parser.parse_args()
@@ -299,12 +308,14 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
 
     def measured(name: str, run: Callable[[], Any]) -> Any:
+        if name in args.reuse:
+            return json.loads((out_dir / REUSABLE[name]).read_text(encoding="utf-8"))
         return None if name in skip else guarded(name, run)
 
-    held = measured("heldout", lambda: run_json(["bench/heldout_eval.py"], out_dir / "heldout.json"))
+    held = measured("heldout", lambda: run_json(["bench/heldout_eval.py"], out_dir / REUSABLE["heldout"]))
     q = measured("quality", lambda: quality(out_dir))
-    msga = measured("msgabench", lambda: run_json(["bench/msgabench.py"], out_dir / "msgabench.json"))
-    city = measured("city", lambda: run_json(["bench/city_scale.py"], out_dir / "city-scale.json"))
+    msga = measured("msgabench", lambda: run_json(["bench/msgabench.py"], out_dir / REUSABLE["msgabench"]))
+    city = measured("city", lambda: run_json(["bench/city_scale.py"], out_dir / REUSABLE["city"]))
     lat = measured("latency", lambda: latency(database_url))
     gw, gw_failure = (None, "skipped") if "gateway" in skip else gateway()
     app = measured("appeals", lambda: appeals(out_dir))
