@@ -61,9 +61,12 @@ def region_of(tracker: Tracker) -> str | None:
 
 
 def offer_appeal(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
-    """After answering a question that also complains, offer to file the complaint (the text is kept)."""
+    """After answering a question that also complains, offer to file the complaint (the text is kept).
+
+    An answer without the offer forgets an earlier one, so an old button files nothing stale.
+    """
     if text.startswith("/") or not is_complaint(text):
-        return []
+        return [SlotSet(OFFERED_DESCRIPTION, None)] if tracker.get_slot(OFFERED_DESCRIPTION) else []
     dispatcher.utter_message(text=OFFER_TEXT, buttons=[OFFER_BUTTON])
     return [] if tracker.get_slot(OFFERED_DESCRIPTION) == text else [SlotSet(OFFERED_DESCRIPTION, text)]
 

@@ -122,10 +122,13 @@ async def test_a_question_that_complains_gets_the_answer_and_an_offer_to_file(wo
     assert "登记这条诉求" in texts(messages)
 
 
-async def test_a_plain_question_gets_no_offer(world: sessionmaker) -> None:
-    messages, slots, _ = await run(
-        ActionAnswerGuide(),
-        tracker("我们刚租了门面准备开餐馆，食品经营许可证要准备哪些材料？", "ask_materials"),
-    )
+async def test_a_plain_question_gets_no_offer_and_forgets_an_earlier_one(world: sessionmaker) -> None:
+    question = "我们刚租了门面准备开餐馆，食品经营许可证要准备哪些材料？"
+    messages, slots, _ = await run(ActionAnswerGuide(), tracker(question, "ask_materials"))
     assert len(messages) == 2 and "offered_description" not in slots
     assert not any(b["payload"] == "/file_appeal" for m in messages for b in m.get("buttons") or [])
+
+    _, slots, _ = await run(
+        ActionAnswerGuide(), tracker(question, "ask_materials", slots={"offered_description": MIXED})
+    )
+    assert slots["offered_description"] is None
