@@ -4,8 +4,8 @@ Every surface form of an item (its name and each alias) is one BM25 document
 over character uni- and bigrams plus jieba words; an item scores the best of its
 forms. Character n-grams survive typos and unknown words, jieba words (with a
 user dictionary of every name and alias) reward an exact phrase, colloquial
-phrases are expanded to guide vocabulary first, and spaCy marks verbatim
-mentions of names and departments. Items with a full guide outrank name-only
+phrases are expanded to guide vocabulary first, and verbatim mentions of names
+and departments are marked (mentions.py). Items with a full guide outrank name-only
 catalogue entries of the same service, and a name-only entry that only ties
 with a guide steps aside for it: the guide can answer, the entry cannot.
 
@@ -27,11 +27,16 @@ indexed once and mapped to its candidates, so 25,000 entries that share about
 1,200 names cost about what 1,200 entries cost.
 
 A guide's own words (``GuideEntry.text``: conditions, materials, steps, FAQ
-questions) are not searched here. Tried as a second, down-weighted BM25 field
-consulted only when no name explained half the question, it lowered the
+questions) are a second, separate BM25 index, consulted only when the names
+leave a question undecided (no confidence and margin the answering layer would
+act on) and explain less than half of it: then the share of the question a guide's text explains adds up to
+``TEXT_WEIGHT`` of the best name score, and a down-weighted confidence. Consulted on every question, that text lowered the
 dev set's item top-1 (99.7% to 97.0–98.8%) and no-answer precision (100% to
-90%): follow-ups such as 公示期多长时间 matched another guide's FAQ. Paraphrase
-is left to the dense model, which can use that text.
+90%): follow-ups such as 公示期多长时间 matched another guide's FAQ. Behind the
+gate the demo dev-set figures are unchanged and item top-1 with the Guang'an
+catalogue rises from 98.2% to 98.5% (bench/answer_quality.py --no-nlu); the
+text is for what the names cannot say (a knowledge base whose names are an
+answer's first sentence, a question that never names its item).
 """
 
 from __future__ import annotations
@@ -63,6 +68,17 @@ BM25_B = 0.3  # documents are short names; a long official name should not be pe
 CONTENT_TIE = 0.9  # a guide this close to a name-only entry is the better answer to the same question
 CONTRAST_RANGE = 0.75  # candidates this close are told apart by the words only one of them has
 OUTWORDED = 0.5  # what a candidate keeps when a close rival explains all its words and more
+TEXT_WEIGHT = 1.0  # a guide's text adds at most this share of the best name score
+TEXT_CANDIDATES = 20  # the candidates whose text is weighed (the best by BM25 over the texts)
+# a question found only in a guide's text is never as certain as one naming it, and stays below the
+# answering layer's switch confidence (0.65): text alone never leaves the item under discussion
+TEXT_CONFIDENCE = 0.6
+# a result the answering layer decides on its names alone (its answer and clear thresholds):
+# (confidence, margin) pairs; the guide text is consulted only when none holds
+NAMES_DECIDE = ((0.5, 0.12), (0.2, 0.35))
+NAMES_EXPLAIN = (
+    0.5  # nor when a name explains this share of the question (the answering layer's answer confidence)
+)
 EXCLUDED = 0.5  # what an item keeps when its name excludes what the question names (非公司… for 公司)
 
 # words that carry no information about which item is meant
@@ -271,8 +287,8 @@ class GuideEntry:
     bundled_items: tuple[str, ...] = ()  # a 一件事 scenario bundles these items
     level: str = "市"  # 市, 县区, 乡镇街道 or 村社区 (models.LEVELS)
     region: str = ""  # the city, district, town or village whose office serves it
-    # conditions, material and step names, FAQ questions of a full guide (guide_text); for the
-    # answering layer and dense retrieval: lexical search does not index it (see the module docstring)
+    # conditions, material and step names, FAQ questions of a full guide (guide_text); searched
+    # only when the names leave a question undecided (see the module docstring)
     text: str = ""
 
 
@@ -458,8 +474,11 @@ class GuideIndex:
     BM25 document mapped to the candidates that have it.
     """
 
-    def __init__(self, entries: Sequence[GuideEntry], synonyms: SynonymTable) -> None:
+    def __init__(
+        self, entries: Sequence[GuideEntry], synonyms: SynonymTable, *, text_weight: float = TEXT_WEIGHT
+    ) -> None:
         self.synonyms = synonyms
+        self._text_weight = text_weight
         self.entries: dict[str, GuideEntry] = {}
         groups: dict[str, list[GuideEntry]] = {}
         for entry in entries:
@@ -547,6 +566,7 @@ class GuideIndex:
             [(form, [form]) for form in self._forms],
             [(d, department_forms(d)) for d in sorted(by_department)],
         )
+        self._build_text_index()
         # 非公司企业法人变更登记 is for what is not a company: the words a name excludes, per candidate
         self._excluded_words = [
             (i, sorted({w for form in forms for w in excluded_words(form)}))
@@ -638,32 +658,107 @@ class GuideIndex:
         added = self._weighed(
             frozenset(match_terms(expanded[len(content) :])) if expanded != content else frozenset()
         )
+        query = _Query(content, asked, added, mentioned_positions)
+        names_only = item_scores.copy()
+        result = self._rank(query, item_scores, doc_scores, top_k, {})
+        if self._text_bm25 is None or result.mentioned or _names_decide(result) or _names_explain(result):
+            return result
+        # no name decides: the guides' own words may (a long question, an answer's text)
+        text_confidence = self._add_text_scores(names_only, content)
+        return (
+            self._rank(query, names_only, doc_scores, top_k, text_confidence) if text_confidence else result
+        )
+
+    def _rank(
+        self,
+        query: _Query,
+        item_scores: np.ndarray,
+        doc_scores: np.ndarray,
+        top_k: int,
+        text_confidence: Mapping[int, float],
+    ) -> SearchResult:
+        """The hits in order, each with its confidence, the margin and the alternatives."""
         top = _top(item_scores, top_k * 4)
         best_doc = {int(i): max(self._candidate_docs[i], key=doc_scores.__getitem__) for i in top}
-        order = self._rerank(top, item_scores, best_doc, asked)
-        evidence = self._evidence(content, asked.terms, [int(i) for i in order if item_scores[i] > 0])
+        order = self._rerank(top, item_scores, best_doc, query.asked)
+        evidence = self._evidence(
+            query.content, query.asked.terms, [int(i) for i in order if item_scores[i] > 0]
+        )
         order = self._contrast(order, item_scores, evidence)
         hits = [
             self._hit(
                 i,
                 float(item_scores[i]),
-                self._confidence(asked, added, best_doc[i], i in mentioned_positions),
+                max(
+                    self._confidence(query.asked, query.added, best_doc[i], i in query.mentioned),
+                    text_confidence.get(i, 0.0),
+                ),
             )
             for i in map(int, order)
             if item_scores[i] > 0
         ]
         if not hits:
-            return SearchResult(hits=[], confidence=0.0, margin=0.0, content=content)
-        mentioned = [self._candidates[i].id for i in sorted(mentioned_positions)]
+            return SearchResult(hits=[], confidence=0.0, margin=0.0, content=query.content)
+        mentioned = [self._candidates[i].id for i in sorted(query.mentioned)]
         hits, alternatives = _prefer_guides(hits, mentioned, evidence)
         return SearchResult(
             hits=_dedupe_names(hits)[:top_k],
             confidence=round(hits[0].confidence, 4),
             margin=round(_margin(hits, evidence), 4),
-            content=content,
+            content=query.content,
             mentioned=mentioned,
             alternatives=_dedupe_names(alternatives),
         )
+
+    def _build_text_index(self) -> None:
+        """A second, separate BM25 over the guide text of the candidates that have one."""
+        texts = [(i, normalize(e.text)) for i, e in enumerate(self._candidates) if e.text.strip()]
+        self._text_candidates = np.array([i for i, _ in texts], dtype=np.int64)
+        self._text_bm25: bm25s.BM25 | None = None
+        self._text_idf: dict[str, float] = {}
+        self._text_terms_of: dict[int, frozenset[str]] = {}
+        if not texts or self._text_weight <= 0:
+            return
+        corpus = [self._text_terms(text) for _, text in texts]
+        self._text_bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        self._text_bm25.index(corpus, show_progress=False)
+        frequency = Counter(t for terms in corpus for t in set(terms))
+        self._text_idf = {
+            t: math.log(1 + (len(corpus) - df + 0.5) / (df + 0.5)) for t, df in frequency.items()
+        }
+        self._text_terms_of = {i: frozenset(terms) for (i, _), terms in zip(texts, corpus, strict=True)}
+
+    def _text_terms(self, text: str) -> list[str]:
+        """Character pairs and jieba words, no single characters: a long text contains most of those."""
+        pairs = [t for t in char_terms(text) if len(t) == 2]
+        return pairs + [f"w:{w}" for w in self._words(text) if len(w) > 1 and not self._is_stop(w)]
+
+    def _add_text_scores(self, item_scores: np.ndarray, content: str) -> dict[int, float]:
+        """Add what the guides' own words explain of the question: 车间废水…排放口 is in 排污许可's text.
+
+        The guides whose text BM25 ranks highest earn the idf-weighted share of the
+        question their text contains, as a score on top of the name's and, down-weighted,
+        as a confidence. A share, not the BM25 score: a word many guides list
+        (营业执照 among the materials) raises them all alike instead of whichever
+        lists it most. Returns each such candidate's confidence.
+        """
+        assert self._text_bm25 is not None
+        terms = sorted(set(self._text_terms(content)))
+        if not terms:
+            return {}
+        scores = np.asarray(self._text_bm25.get_scores(terms), dtype=float)
+        unknown = math.log(1 + (len(self._text_candidates) + 0.5) / 0.5)
+        total = sum(self._text_idf.get(t, unknown) for t in terms)
+        scale = item_scores.max() if item_scores.max() > 0 else 1.0
+        confidence: dict[int, float] = {}
+        for i in _top(scores, TEXT_CANDIDATES):
+            if scores[i] > 0:
+                candidate = int(self._text_candidates[i])
+                shared = self._text_terms_of[candidate].intersection(terms)
+                share = sum(self._text_idf[t] for t in shared) / total
+                item_scores[candidate] += self._text_weight * scale * share
+                confidence[candidate] = TEXT_CONFIDENCE * share
+        return confidence
 
     def _hit(self, i: int, score: float, confidence: float) -> Hit:
         entry = self._candidates[i]
@@ -764,6 +859,25 @@ class GuideIndex:
         query_share = weight / terms.weight
         doc_share = min(weight / self._doc_weights[doc], 1.0)
         return 2 * query_share * doc_share / (query_share + doc_share)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """What ranking needs of a question besides the scores."""
+
+    content: str
+    asked: Weighed  # the user's own words
+    added: Weighed  # the guide words synonyms added
+    mentioned: set[int]  # candidates named verbatim
+
+
+def _names_decide(result: SearchResult) -> bool:
+    return any(result.confidence >= c and result.margin >= m for c, m in NAMES_DECIDE)
+
+
+def _names_explain(result: SearchResult) -> bool:
+    """Names explain the question, only several alike (营业执照): their guides' texts would not tell them apart."""
+    return result.confidence >= NAMES_EXPLAIN
 
 
 def _is_pair(term: str) -> bool:

@@ -194,3 +194,40 @@ def test_mentions_are_the_longest_names_and_skip_the_spaces_left_by_stop_words()
         (DEPARTMENT, "示例市发展和改革委员会", "发展和改革委员会"),
     ]
     assert [m.key for m in find_mentions(matcher, "核准和企业投资项目")] == ["C", "B"]
+
+
+def _guides_with_text(text_weight: float) -> GuideIndex:
+    entries = [
+        GuideEntry(
+            "W", "取水许可", (), "水利局", True, text="工厂打井抽取地下水的，取水前申请\n取水工程设计方案"
+        ),
+        GuideEntry(
+            "P",
+            "排污许可证核发",
+            ("排污证",),
+            "生态环境局",
+            True,
+            text="污染物排放符合排放标准\n车间废水、废气排放口设置说明\n排污许可审批要多久？",
+        ),
+        GuideEntry("F", "食品经营许可证核发", (), "市场监管局", True, text="开饭店要办什么证？"),
+    ]
+    return GuideIndex(entries, SynonymTable.from_mapping({}), text_weight=text_weight)
+
+
+def test_a_guides_own_words_decide_what_its_name_cannot() -> None:
+    question = "车间废水要从排放口出去，要办什么"
+    by_name = _guides_with_text(0.0).search(question)
+    assert by_name.best is not None and by_name.best.guide_id == "W"  # the 水 of 取水许可, nothing more
+    with_text = _guides_with_text(1.0).search(question)
+    assert with_text.best is not None and with_text.best.guide_id == "P"
+    assert with_text.confidence > 5 * by_name.confidence
+
+
+def test_guide_text_never_outweighs_a_name_or_makes_a_text_match_certain() -> None:
+    index = _guides_with_text(1.0)
+    named = index.search("排污许可证核发要多久")
+    assert named.best is not None and named.best.guide_id == "P" and named.confidence == 1.0
+    # a question that names items is ranked on the names alone, whatever the texts say
+    assert index.search("取水许可 排污许可").hits == _guides_with_text(0.0).search("取水许可 排污许可").hits
+    assert index.search("开饭店要办什么证").confidence <= 0.6  # found in an FAQ, not named
+    assert index.search("明天天气怎么样").hits == []
