@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli import output
 from cli.main import UserError
 from storage.settings import PROJECT_ROOT
 
@@ -52,8 +53,8 @@ class NluParser:
         from rasa.core.agent import Agent
         from rasa.utils.log_utils import configure_structlog
 
-        configure_structlog(logging.WARNING)  # Rasa logs to stdout by default; stdout carries the answers
-        logging.getLogger("rasa").setLevel(logging.WARNING)
+        # Rasa's structlog writes to stdout, which carries the answers: warnings only with -v
+        configure_structlog(logging.WARNING if output.is_verbose() else logging.ERROR)
         self._agent = Agent.load(str(model_path))
 
     async def parse(self, text: str) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
+
+from cli import output
 
 # package modules that contribute subcommands, in help order
 COMMAND_MODULES = ("cli.kb", "cli.registry", "cli.tickets", "cli.users", "cli.ask", "cli.db")
@@ -24,7 +25,9 @@ class UserError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="butler", description="企业管家助手 管理命令")
-    parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="同时输出各组件的日志和警告（默认只输出结果）"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for module_name in COMMAND_MODULES:
@@ -41,10 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    output.configure(args.verbose)
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:

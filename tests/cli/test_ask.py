@@ -54,3 +54,36 @@ def test_missing_model_is_a_clear_error(tmp_path: Path, demo_kb_url: str) -> Non
         timeout=120,
     )
     assert done.returncode == 2 and "没有找到训练好的模型" in done.stderr and "Traceback" not in done.stderr
+
+
+LIBRARY_NOISE = ("DEBUG", "INFO", "Warning", "tensorflow", "jieba", "Building prefix dict", "sqlalchemy")
+
+
+def test_ask_prints_the_answer_and_nothing_else(demo_kb_url: str) -> None:
+    question = "公章刻制备案收费吗"
+    done = subprocess.run(
+        [BUTLER, "ask", "--model", str(MODEL), question],
+        capture_output=True,
+        text=True,
+        # a parent that asked TensorFlow to talk (jax sets 1 when imported) does not make the answer noisy
+        env={**os.environ, "DATABASE_URL": demo_kb_url, "TF_CPP_MIN_LOG_LEVEL": "0"},
+        timeout=900,
+        check=True,
+    )
+    assert done.stderr == ""
+    assert done.stdout.startswith(f"问：{question}\n答：【公章刻制备案】收费标准\n")
+    assert not [line for line in done.stdout.splitlines() if any(word in line for word in LIBRARY_NOISE)]
+
+
+def test_verbose_shows_the_libraries_logs_on_stderr_only(demo_kb_url: str) -> None:
+    done = subprocess.run(
+        [BUTLER, "-v", "ask", "--jsonl", "--model", str(MODEL), "公章刻制备案收费吗"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": demo_kb_url},
+        timeout=900,
+        check=True,
+    )
+    [answer] = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert answer["guide_name"] == "公章刻制备案"
+    assert " DEBUG " in done.stderr and "Warning" in done.stderr
