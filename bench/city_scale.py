@@ -38,7 +38,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import emit, pct  # noqa: E402
+from bench.common import emit, pct, progress  # noqa: E402
 from knowledge.records import GuideRecord  # noqa: E402
 
 CATALOGUE = ROOT / "knowledge" / "catalogues" / "guangan" / "guang_an_items.derived.json"
@@ -134,6 +134,9 @@ def build_kb(url: str, catalogue: list[GuideRecord] | None) -> dict[str, float]:
         with transaction(factory) as session:
             import_records(session=session, records=catalogue, source="city-scale", has_guide=False)
         timings["catalogue_import_s"] = round(time.perf_counter() - started, 2)
+        progress(
+            "city_scale", f"imported {len(catalogue)} catalogue items in {timings['catalogue_import_s']} s"
+        )
     engine.dispose()
     return timings
 
@@ -157,6 +160,7 @@ def search_figures(url: str, queries: list[str]) -> dict[str, Any]:
         snapshot = load_snapshot(session, SynonymTable.load())
     build_s = time.perf_counter() - started
     after = rss_mb()
+    progress("city_scale", f"index of {len(snapshot.index)} entries built in {build_s:.1f} s")
     index = snapshot.index
     for question in queries[:5]:  # first calls fill lazy caches (jieba's dictionary)
         index.search(question)
@@ -209,6 +213,7 @@ async def heldout_accuracy(urls: dict[str, str], model: Path) -> dict[str, Any]:
     async def parse(text: str) -> dict[str, Any]:
         return parses[text]
 
+    progress("city_scale", f"{len(parses)} held-out questions parsed")
     results = {}
     for label, url in urls.items():
         engine = make_engine(url)
@@ -217,6 +222,7 @@ async def heldout_accuracy(urls: dict[str, str], model: Path) -> dict[str, Any]:
         summary = Scores.of(await answer_turns(conversations, assistant, parse)).summary()
         results[label] = {k: summary[k] for k in ("item_top1", "item_and_aspect", "no_answer_precision")}
         engine.dispose()
+        progress("city_scale", f"held-out accuracy with the {label} knowledge base: {results[label]}")
     return results
 
 

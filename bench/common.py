@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +22,8 @@ def ratio(a: int, b: int) -> float | None:
 
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def progress(source: str, message: str) -> None:
+    """A line on stderr: benchmark runs are long on a busy machine."""
+    print(f"{source}: {message}", file=sys.stderr, flush=True)

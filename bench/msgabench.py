@@ -42,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import emit, pct  # noqa: E402
+from bench.common import emit, pct, progress  # noqa: E402
 
 DATA_DIR = ROOT.parent / "shared" / "data" / "msgabench"
 QA_FILE = "Government affairs Q&A service scenario.xlsx"
@@ -60,11 +60,6 @@ class QaPair:
     question: str
     answer: str
     department: str
-
-
-def progress(message: str) -> None:
-    """A line on stderr: the runs are long on a busy machine."""
-    print(f"msgabench: {message}", file=sys.stderr, flush=True)
 
 
 def absent_reason(data_dir: Path) -> str | None:
@@ -181,17 +176,17 @@ def retrieval(pairs: list[QaPair], tmp: Path) -> dict[str, Any]:
     with transaction(factory) as session:
         import_records(session=session, records=records, source="msgabench")
     imported = time.perf_counter() - started
-    progress(f"imported {len(records)} answers in {imported:.1f} s")
+    progress("msgabench", f"imported {len(records)} answers in {imported:.1f} s")
 
     started = time.perf_counter()
     with factory() as session:
         snapshot = load_snapshot(session, SynonymTable.load(DEFAULT_SYNONYMS_PATH))
     built = time.perf_counter() - started
-    progress(f"index built in {built:.1f} s")
+    progress("msgabench", f"index built in {built:.1f} s")
     started = time.perf_counter()
     lexical = [[hit.guide_id for hit in snapshot.index.search(p.question, top_k=5).hits] for p in pairs]
     searched = time.perf_counter() - started
-    progress(f"{len(pairs)} questions searched in {searched:.1f} s")
+    progress("msgabench", f"{len(pairs)} questions searched in {searched:.1f} s")
 
     settings = Settings.from_env()
     settings = Settings(
@@ -205,7 +200,7 @@ def retrieval(pairs: list[QaPair], tmp: Path) -> dict[str, Any]:
     assistant = GuideAssistant(factory, LiveIndex(factory, settings=settings))
     replies = [assistant.reply(p.question, record_unanswered=False) for p in pairs]
     answered_in = time.perf_counter() - started
-    progress(f"{len(pairs)} questions answered in {answered_in:.1f} s (dense {settings.dense})")
+    progress("msgabench", f"{len(pairs)} questions answered in {answered_in:.1f} s (dense {settings.dense})")
     engine.dispose()
     kinds = Counter(r.kind for r in replies)
     right = sum(r.kind == "guide" and r.guide_id == g for r, g in zip(replies, gold, strict=True))
@@ -258,7 +253,7 @@ async def complaints(path: Path, model: Path, tmp: Path, per_class: int) -> dict
     for n, (message, kind) in enumerate(sample):
         turn = await dialogue.say(f"msgabench-{n}", message)
         if n % 100 == 99:
-            progress(f"{n + 1} of {len(sample)} messages through the dialogue")
+            progress("msgabench", f"{n + 1} of {len(sample)} messages through the dialogue")
         started[kind] += turn.appeal_started
         intents[kind][turn.intent or "none"] += 1
     n_complaints = sum(kind == COMPLAINT for _, kind in sample)
