@@ -543,7 +543,8 @@ def _append(
 ) -> _Appended:
     """Store one turn with the next ``seq``; a known client message id returns the stored one.
 
-    Three statements in the common case (take the number, read it back, insert): a known
+    Two statements in the common case (take the number with ``UPDATE … RETURNING``, insert;
+    on a Core connection to SQLite both run on its ``sqlite3`` cursor, ``rawsql``): a known
     client message id fails the ``UPDATE``'s guard, so a retry neither takes a number nor
     touches the conversation; the unique constraint still catches a race the guard missed.
     ``holder``: only while this butler holds the conversation, else ``on_refused()``.

@@ -66,7 +66,8 @@ async def run_turn_db(app: web.Application, work: Callable[[Executor], T]) -> T:
     """``run_db`` for a chat turn's short transactions: on the loop's own connection when there is one.
 
     There ``work`` gets the Core connection, not an ORM session: the session's bookkeeping
-    cost more than the turn's few statements. A database error (the database busy with
+    cost more than the turn's few statements (and on it ``conversations.rawsql`` runs the
+    hot ones on the ``sqlite3`` cursor itself). A database error (the database busy with
     another writer, or anything else) rolls the attempt back and runs ``work`` again on a
     worker thread through ``run_db``, which waits for the lock and reports real failures as
     usual; ``work`` must only touch what it is given.
