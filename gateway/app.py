@@ -98,6 +98,7 @@ async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession(timeout=timeout) as session:
         app[RASA_KEY] = RasaClient(session, settings.rasa_url, settings.rasa_token)
         yield
+        await app[RASA_KEY].close()  # its own kept-alive connections; the session closes aiohttp's
 
 
 async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
