@@ -29,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ CATALOGUE = ROOT / "knowledge" / "catalogues" / "guangan" / "guang_an_items.deri
 DEMO = ROOT / "knowledge" / "demo"
 DEVSET = ROOT / "bench" / "devset.yaml"
 SEED = 20261130
+ROUNDS = 3  # passes over the queries; each query's best wall time is kept
 CITY = "示例市"
 # Anshan's published guides per level
 LEVEL_COUNTS: dict[str, int] = {"市": 458, "县区": 1728, "乡镇街道": 1400, "村社区": 19975}
@@ -113,6 +114,24 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
+def latencies(search: Callable[[str], object], queries: list[str], rounds: int = ROUNDS) -> dict[str, Any]:
+    """p50/p95 of each query's best wall time over ``rounds`` passes (a busy machine's pauses fall out),
+    of the first pass as it came, and of the CPU time the searching thread spent."""
+    walls: list[list[float]] = []
+    cpus: list[float] = []
+    for n in range(rounds):
+        wall = []
+        for question in queries:
+            started, cpu = time.perf_counter(), time.thread_time()
+            search(question)
+            wall.append(time.perf_counter() - started)
+            if n == 0:
+                cpus.append(time.thread_time() - cpu)
+        walls.append(wall)
+    best = [min(times) for times in zip(*walls, strict=True)]
+    return {**percentiles(best), "first_pass": percentiles(walls[0]), "cpu": percentiles(cpus)}
+
+
 def build_kb(url: str, catalogue: list[GuideRecord] | None) -> dict[str, float]:
     """The demo guides (and the catalogue, name-only) in a fresh database; seconds per import."""
     from knowledge.importers import load_records
@@ -155,41 +174,38 @@ def search_figures(url: str, queries: list[str]) -> dict[str, Any]:
     factory = make_session_factory(engine)
     gc.collect()
     before = rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with factory() as session:
         snapshot = load_snapshot(session, SynonymTable.load())
-    build_s = time.perf_counter() - started
+    build_s, build_cpu_s = time.perf_counter() - started, time.process_time() - cpu
     after = rss_mb()
     progress("city_scale", f"index of {len(snapshot.index)} entries built in {build_s:.1f} s")
     index = snapshot.index
     for question in queries[:5]:  # first calls fill lazy caches (jieba's dictionary)
         index.search(question)
-    times = []
-    for question in queries:
-        started = time.perf_counter()
-        index.search(question)
-        times.append(time.perf_counter() - started)
+    ours = latencies(index.search, queries)
 
     names = [item.name for item in snapshot.guides.values()]
     started = time.perf_counter()
     plain = bm25s.BM25()
     plain.index([char_terms(normalize(name)) for name in names], show_progress=False)
     plain_build_s = time.perf_counter() - started
-    plain_times = []
-    for question in queries:
-        started = time.perf_counter()
+
+    def plain_search(question: str) -> None:
         scores = plain.get_scores(char_terms(normalize(question)))
         np.argpartition(-scores, 5)[:5]
-        plain_times.append(time.perf_counter() - started)
+
+    theirs = latencies(plain_search, queries)
     engine.dispose()
     return {
         "items": len(index),
         "queries": len(queries),
         "index_build_s": round(build_s, 2),
+        "index_build_cpu_s": round(build_cpu_s, 2),
         "rss_before_build_mb": before,
         "rss_after_build_mb": after,
-        "search": percentiles(times),
-        "bm25s_names": {"build_s": round(plain_build_s, 2), **percentiles(plain_times)},
+        "search": ours,
+        "bm25s_names": {"build_s": round(plain_build_s, 2), **theirs},
     }
 
 
@@ -259,11 +275,15 @@ def report_lines(r: dict[str, Any]) -> list[str]:
         "| Measure | Result | Target |",
         "|---|---|---|",
         f"| import of the catalogue (import_records, SQLite) | {r['catalogue_import_s']} s | |",
-        f"| index build (load_snapshot) | **{r['index_build_s']} s** | ≤ 10 s |",
-        f"| search p50 / p95 (GuideIndex.search) | **{s['p50_ms']} / {s['p95_ms']} ms** | p95 ≤ 5 ms |",
+        f"| index build (load_snapshot), wall (CPU) | **{r['index_build_s']} s** ({r['index_build_cpu_s']} s) "
+        "| ≤ 10 s |",
+        f"| search p50 / p95 (GuideIndex.search), best of {ROUNDS} passes per query | "
+        f"**{s['p50_ms']} / {s['p95_ms']} ms** | p95 ≤ 5 ms |",
+        f"| … first pass as it came; CPU time of the searching thread | {s['first_pass']['p50_ms']} / "
+        f"{s['first_pass']['p95_ms']} ms; {s['cpu']['p50_ms']} / {s['cpu']['p95_ms']} ms | |",
         f"| RSS before → after the build | {r['rss_before_build_mb']} → {r['rss_after_build_mb']} MB | |",
-        f"| bm25s alone, char 1+2-grams of the names: build; search p50 / p95 | {b['build_s']} s; "
-        f"{b['p50_ms']} / {b['p95_ms']} ms | |",
+        f"| bm25s alone, char 1+2-grams of the names: build; search p50 / p95 best of {ROUNDS} (CPU) | "
+        f"{b['build_s']} s; {b['p50_ms']} / {b['p95_ms']} ms ({b['cpu']['p50_ms']} / {b['cpu']['p95_ms']} ms) | |",
     ]
     if "heldout" in r:
         city, demo = r["heldout"]["city"], r["heldout"]["demo_only"]
