@@ -232,8 +232,9 @@ def routed_intent(text: str, intent: str, ranking: list[str], confidence: float 
       unless it asks a real question the classifier confidently read as a guide aspect:
       that is answered, and the guide action offers the appeal;
     - a guide question read as ``file_appeal`` or ``ticket_status`` (a mixed message, or a
-      long question with context) is answered as the best-ranked guide intent; the guide
-      action then offers an appeal when it was a complaint too.
+      long question with context), or a long question with no grievance at all read as
+      ``file_appeal``, is answered as the best-ranked guide intent; the guide action then
+      offers an appeal when it was a complaint too.
 
     ``ranking`` is the classifier's intent names, best first.
     """
@@ -246,7 +247,14 @@ def routed_intent(text: str, intent: str, ranking: list[str], confidence: float 
         if intent == FILE_APPEAL or (signals.asks and intent in GUIDE_INTENTS and confidence >= CONFIDENT):
             return None
         return FILE_APPEAL
-    if signals.asks_guide and intent in (FILE_APPEAL, TICKET_STATUS):
+    # a long question with no grievance in it at all ("听说有稳岗返还…要自己申请吗？") is not an appeal either
+    plain_question = (
+        intent == FILE_APPEAL
+        and signals.asks
+        and not signals.families
+        and signals.length >= DECLARATIVE_MIN_CHARS
+    )
+    if (signals.asks_guide and intent in (FILE_APPEAL, TICKET_STATUS)) or plain_question:
         if intent == FILE_APPEAL and EXPLICIT_APPEAL.search(normalize(text)):
             return None
         return next((name for name in ranking if name in GUIDE_INTENTS), GUIDE_INTENTS[0])

@@ -128,6 +128,13 @@ def test_a_long_question_read_as_an_appeal_is_answered() -> None:
     assert routed_intent(question, "file_appeal", ["file_appeal"]) == "ask_overview"
 
 
+def test_a_long_question_without_any_grievance_read_as_an_appeal_is_answered() -> None:
+    question = "听说今年有以工代训的补贴，我们企业刚招了一批学徒，这个钱是自动发还是要自己去申请？"
+    assert routed_intent(question, "file_appeal", ["file_appeal", "ask_conditions"]) == "ask_conditions"
+    # a short plea stays with the classifier
+    assert routed_intent("招不到工人，政府能帮忙吗", "file_appeal", ["file_appeal"]) is None
+
+
 def test_the_nlu_component_relabels_and_keeps_the_ranking() -> None:
     message = Message(
         data={
