@@ -584,7 +584,9 @@ class GuideIndex:
     def variants(self, guide_id: str) -> list[GuideEntry]:
         """Every entry with the same normalised name as this one (its regional copies, itself included).
 
-        In the order the entries were given to the index; empty for an unknown id.
+        In the order the entries were given to the index; empty for an unknown id. A
+        name-only entry a guide shadows (就业登记 for 用人单位就业登记) has another
+        name, so it is not among the guide's variants.
         """
         entry = self.entries.get(guide_id)
         return list(self._groups[normalize(entry.name)]) if entry is not None else []
@@ -880,6 +882,12 @@ def _names_explain(result: SearchResult) -> bool:
     return result.confidence >= NAMES_EXPLAIN
 
 
+@lru_cache(maxsize=65536)
+def _name_key(name: str) -> str:
+    """A hit's name as its name group knows it; cached: the same names come back question after question."""
+    return normalize(name)
+
+
 def _is_pair(term: str) -> bool:
     """A character bigram or a pinyin syllable pair: word-sized evidence, unlike a single character."""
     return term.startswith("p:") or len(term) == 2
@@ -914,9 +922,9 @@ def _margin(hits: list[Hit], evidence: Evidence) -> float:
     nothing more and cannot answer at all.
     """
     best = hits[0]
-    best_name = normalize(best.name)
+    best_name = _name_key(best.name)
     for hit in hits[1:]:
-        if normalize(hit.name) == best_name:
+        if _name_key(hit.name) == best_name:
             continue
         if hit.has_guide or not best.has_guide or evidence.outmatches(hit.guide_id, best.guide_id):
             return (best.score - hit.score) / best.score if best.score else 0.0
@@ -928,7 +936,7 @@ def _dedupe_names(hits: Iterable[Hit]) -> list[Hit]:
     seen: set[str] = set()
     kept: list[Hit] = []
     for hit in hits:
-        key = normalize(hit.name)
+        key = _name_key(hit.name)
         if key not in seen:
             seen.add(key)
             kept.append(hit)
