@@ -20,6 +20,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "knowledge" / "catalogues" / "guangan" / "guang_an_items.derived.json"
 PY = sys.executable
+# the benchmarks whose script saves its figures (--out) in var/bench/, by file
+REUSABLE = {"heldout": "heldout.json", "msgabench": "msgabench.json", "city": "city-scale.json"}
+QUALITY_FILES = {"demo_only": "quality-demo.json", "with_catalogue": "quality-catalogue.json"}
 
 
 def run_json(args: list[str], out: Path) -> Any:
@@ -28,10 +31,11 @@ def run_json(args: list[str], out: Path) -> Any:
 
 
 def quality(out_dir: Path) -> dict[str, Any]:
-    results = {"demo_only": run_json(["bench/answer_quality.py"], out_dir / "quality-demo.json")}
+    results = {"demo_only": run_json(["bench/answer_quality.py"], out_dir / QUALITY_FILES["demo_only"])}
     if CATALOGUE.exists():
         results["with_catalogue"] = run_json(
-            ["bench/answer_quality.py", "--catalogue", str(CATALOGUE)], out_dir / "quality-catalogue.json"
+            ["bench/answer_quality.py", "--catalogue", str(CATALOGUE)],
+            out_dir / QUALITY_FILES["with_catalogue"],
         )
     return results
 
@@ -135,8 +139,8 @@ def pct(value: float | None) -> str:
 
 def quality_table(results: dict[str, Any]) -> list[str]:
     lines = [
-        "| Knowledge base | System | Item top-1 | Aspect | No-answer precision | No-answer recall |",
-        "|---|---|---|---|---|---|",
+        "| Knowledge base | System | Item top-1 | Item + aspect | Aspect | No-answer precision | No-answer recall |",
+        "|---|---|---|---|---|---|---|",
     ]
     for label, key in (("60 demo guides", "demo_only"), ("demo + 1,135 catalogue items", "with_catalogue")):
         if key not in results:
@@ -144,7 +148,8 @@ def quality_table(results: dict[str, Any]) -> list[str]:
         for system, name in (("full pipeline", "full_pipeline"), ("plain BM25 baseline", "plain_bm25")):
             s = results[key][name]
             lines.append(
-                f"| {label} | {system} | {pct(s['item_top1'])} | {pct(s['aspect_accuracy'])} | "
+                f"| {label} | {system} | {pct(s['item_top1'])} | {pct(s.get('item_and_aspect'))} | "
+                f"{pct(s['aspect_accuracy'])} | "
                 f"{pct(s['no_answer_precision'])} | {pct(s['no_answer_recall'])} |"
             )
     demo = results["demo_only"]
@@ -219,8 +224,6 @@ def appeals_table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-# the benchmarks whose script saves its figures (--out) in var/bench/, by file
-REUSABLE = {"heldout": "heldout.json", "msgabench": "msgabench.json", "city": "city-scale.json"}
 SECTIONS = ("heldout", "quality", "msgabench", "city", "latency", "gateway", "appeals")
 NOT_MEASURED = "Not measured (skipped or failed, and no earlier figures)."
 KEPT_NOTE = (
@@ -276,6 +279,16 @@ def guarded(name: str, run: Callable[[], Any]) -> Any:
         return None
 
 
+def reused(out_dir: Path, name: str) -> Any:
+    """Figures a benchmark saved in var/bench/ on an earlier run."""
+    if name == "quality":
+        saved = {key: out_dir / file for key, file in QUALITY_FILES.items()}
+        return {
+            key: json.loads(path.read_text(encoding="utf-8")) for key, path in saved.items() if path.exists()
+        }
+    return json.loads((out_dir / REUSABLE[name]).read_text(encoding="utf-8"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -289,7 +302,7 @@ def main() -> int:
         "--reuse",
         action="append",
         default=[],
-        choices=REUSABLE,
+        choices=[*REUSABLE, "quality"],
         help="read this benchmark's figures from var/bench/ (its script's --out) instead of running it again",
     )
     parser.add_argument("--skip-latency", action="store_true")
@@ -309,7 +322,7 @@ def main() -> int:
 
     def measured(name: str, run: Callable[[], Any]) -> Any:
         if name in args.reuse:
-            return json.loads((out_dir / REUSABLE[name]).read_text(encoding="utf-8"))
+            return reused(out_dir, name)
         return None if name in skip else guarded(name, run)
 
     held = measured("heldout", lambda: run_json(["bench/heldout_eval.py"], out_dir / REUSABLE["heldout"]))
