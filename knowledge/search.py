@@ -59,6 +59,7 @@ from knowledge.models import LEVELS
 from knowledge.synonyms import SynonymTable
 from knowledge.text import char_terms, normalize, pinyin_terms
 
+_JIEBA_BLOCK = jieba.re_han_default  # what jieba cuts as one block; it never joins two
 GUIDE_PRIOR = 1.5  # a full guide beats name-only catalogue entries of similar services
 DEPARTMENT_PRIOR = 1.1  # a question naming the department prefers its items
 USER_WORD_FREQ = 200_000
@@ -418,17 +419,21 @@ def shadowed_by_guides(entries: Sequence[GuideEntry]) -> dict[str, str]:
         if len(form) >= 4
     ]
     shadowed: dict[str, str] = {}
+    guide_of: dict[str, str | None] = {}  # by core name: a catalogue repeats its names
     for entry in entries:
         if entry.has_guide:
             continue
         core = core_name(entry.name)
         if len(core) < 4:
             continue
-        # the same service named more briefly (就业登记 ⊂ 用人单位就业登记); a longer catalogue name
-        # around a guide's name is a variant service (…许可证变更, …注销) and stays separate
-        matches = [(len(form), guide_id) for form, guide_id in forms if core in form]
-        if matches:
-            shadowed[entry.id] = max(matches)[1]
+        if core not in guide_of:
+            # the same service named more briefly (就业登记 ⊂ 用人单位就业登记); a longer catalogue name
+            # around a guide's name is a variant service (…许可证变更, …注销) and stays separate
+            matches = [(len(form), guide_id) for form, guide_id in forms if core in form]
+            guide_of[core] = max(matches)[1] if matches else None
+        guide_id = guide_of[core]
+        if guide_id is not None:
+            shadowed[entry.id] = guide_id
     return shadowed
 
 
@@ -501,8 +506,14 @@ class GuideIndex:
             for member in members:
                 self._candidate_of[member.id] = target
         self._tokenizer = tokenizer = own_tokenizer()
-        # a question is cut up to three times (its content, with synonyms added, for evidence)
-        self._cut = lru_cache(maxsize=1024)(lambda text: tuple(w for w in tokenizer.lcut(text) if w.strip()))
+        # jieba cuts each block of word characters on its own, so blocks are cached: names share
+        # most of theirs (…（县级）, regional suffixes), and a question is cut up to three times
+        cut_block = lru_cache(maxsize=65536)(
+            lambda block: tuple(w for w in tokenizer.lcut(block) if w.strip())
+        )
+        self._cut = lru_cache(maxsize=1024)(
+            lambda text: tuple(w for block in _JIEBA_BLOCK.split(text) if block for w in cut_block(block))
+        )
         forms_by_candidate: list[list[str]] = []
         for rep in self._candidates:
             members = self._groups[normalize(rep.name)]
