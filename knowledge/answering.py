@@ -231,10 +231,16 @@ _NAME_TEXTS: weakref.WeakKeyDictionary[GuideIndex, str] = weakref.WeakKeyDiction
 
 
 def _name_text(index: GuideIndex) -> str:
-    """Every item's name and aliases in one text: the words that name topics in this knowledge base."""
+    """The names and aliases of the full guides in one text: the topics this knowledge base can answer.
+
+    Name-only catalogue entries are left out: 25,000 of them use nearly every word a
+    follow-up might ("员工", "最低"), and they cannot answer anyway.
+    """
     text = _NAME_TEXTS.get(index)
     if text is None:
-        text = "|".join(normalize(f) for e in index.entries.values() for f in (e.name, *e.aliases))
+        text = "|".join(
+            normalize(f) for e in index.entries.values() if e.has_guide for f in (e.name, *e.aliases)
+        )
         _NAME_TEXTS[index] = text
     return text
 
@@ -243,7 +249,7 @@ def _leaves_topic(index: GuideIndex, result: SearchResult, guide: GuideLike | No
     """True when the question brings a topic of its own that the item under discussion never mentions.
 
     "厂房租赁补贴去哪里申请" after 食品经营许可证核发 names 厂房, 租赁 and 补贴: words
-    other items' names use (they name topics here) and the food licence's guide
+    other guides' names use (they name topics here) and the food licence's guide
     never does. A new question, not the food licence's 办理地点. A follow-up with
     its own details ("注册资本要实缴吗", "多久出批复", "截止日期是几号") uses words no
     item name uses, and keeps the item.
@@ -373,11 +379,13 @@ def _regional_reply(
     """The guide reply from the asker's region's copy of the item; asks for the region when it matters and is unknown."""
     entry = index.entry(guide_id)
     variants = [v for v in index.variants(guide_id) if v.id in guides] if entry is not None else []
+    if any(v.has_guide for v in variants):
+        variants = [v for v in variants if v.has_guide]  # a name-only copy cannot say where or how
     if entry is None or not variants:
         return _guide_reply(guides, guides[guide_id], aspect, confidence, alternatives)
     if region is None and aspect is Aspect.location and is_regional(variants):
         return _choose_region(guides[guide_id], variants, aspect, confidence)
-    choice = pick_variant(variants, region, entry)
+    choice = pick_variant(variants, region, entry if entry in variants else variants[0])
     return _guide_reply(
         guides, guides[choice.entry.id], aspect, confidence, alternatives, regional=choice.regional
     )

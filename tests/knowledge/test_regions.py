@@ -160,3 +160,41 @@ def test_a_region_tapped_after_the_question_answers_through_the_chosen_path(
     assert asked.guide_id is not None
     reply = regional_kb.reply_chosen(asked.guide_id, asked.aspect, region="示例市城东区")
     assert reply is not None and "城东区政务服务中心一楼3号窗口" in reply.text
+
+
+def test_a_name_only_copy_elsewhere_does_not_make_the_guide_regional(
+    session_factory: sessionmaker,
+    tmp_path: Path,
+    item: Callable[..., dict[str, Any]],
+    write_yaml: Callable[[Path, list[dict[str, Any]]], Path],
+) -> None:
+    # a district's catalogue lists the item by name only: it cannot say where, so the city's guide answers
+    guide = write_yaml(tmp_path / "guide.yaml", [item()])
+    catalogue = write_yaml(
+        tmp_path / "catalogue.yaml",
+        [
+            item(
+                id="GA-0001",
+                level="县区",
+                region="示例市城东区",
+                department="示例市城东区市场监督管理局",
+                materials=[],
+                steps=[],
+                faqs=[],
+            )
+        ],
+    )
+    with session_factory.begin() as session:
+        import_records(session=session, records=load_records([guide]), source="demo")
+        import_records(
+            session=session, records=load_records([catalogue]), source="catalogue", has_guide=False
+        )
+    assistant = GuideAssistant(session_factory, LiveIndex(session_factory, settings=LEXICAL_ONLY))
+    unbound = assistant.reply("食品经营许可证在哪里办", intent="ask_location", intent_confidence=0.99)
+    assert (
+        unbound.kind == "guide" and "示例市政务服务中心二楼" in unbound.text and unbound.custom["has_guide"]
+    )
+    bound = assistant.reply(
+        "食品经营许可证在哪里办", intent="ask_location", intent_confidence=0.99, region="城东区"
+    )
+    assert bound.kind == "guide" and bound.custom["has_guide"] and "示例市政务服务中心二楼" in bound.text
