@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
@@ -214,8 +214,8 @@ class _Connection(asyncio.Protocol):
         self._lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # a stream transport of whichever loop runs (uvloop's TCPTransport is no asyncio.Transport subclass)
+        self._transport = cast(asyncio.Transport, transport)
 
     def usable(self) -> bool:
         """Open and quiet: the server has neither closed it nor sent anything unasked."""

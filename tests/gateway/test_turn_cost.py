@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
 from aiohttp import web
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -372,3 +373,26 @@ async def test_a_chunked_answer_from_rasa_is_read_whole(world_url: str, clock: C
     assert frames[2]["text"] == GUIDE[0]["text"] and frames[2]["custom"]["materials"] == ["申请书"]
     assert again[2]["text"] == "答复：营业执照怎么办"
     assert len(set(map(id, fake.connections))) == 1  # a chunked answer leaves the connection reusable
+
+
+def test_the_one_write_path_to_rasa_works_on_uvloop(world_url: str, clock: Clock) -> None:
+    """A process that imports Rasa's Sanic runs on uvloop, whose transports are no asyncio.Transport."""
+
+    async def two_turns() -> tuple[list[dict[str, Any]], list[Any]]:
+        fake = WatchedRasa()
+        async with start_gateway(world_url, fake, clock, notice_poll_seconds=3600.0) as gw:
+            ws = await _warm_socket(gw)
+            return await say(ws, "m1", QUESTION), fake.connections
+
+    loop = uvloop.new_event_loop()
+    try:
+        frames, connections = loop.run_until_complete(two_turns())
+    finally:
+        loop.close()
+    assert [(f["type"], f.get("from")) for f in frames] == [
+        ("ack", None),
+        ("message", "enterprise"),
+        ("message", "bot"),
+    ]
+    assert frames[2]["custom"]["kind"] == "guide"
+    assert len(set(map(id, connections))) == 1
