@@ -352,6 +352,15 @@ def main() -> int:
         f"on {machine()}.",
         "Machines are shared and noisy: compare figures measured in the same run, not across runs. "
         "`bench/run_all.py --skip NAME` leaves a benchmark out and keeps its section as it was.",
+        *(
+            [
+                "Figures of "
+                + ", ".join(args.reuse)
+                + " were read from each script's own run saved in var/bench/ (`--reuse`), the same day."
+            ]
+            if args.reuse
+            else []
+        ),
         "",
         *section(
             "Answer quality on the held-out test set: the figure that counts",
