@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import func, select
@@ -111,7 +112,13 @@ async def test_every_forged_or_broken_push_is_refused_and_never_processed(wx: Wx
     big = json.dumps({**fields, "Content": "很长" * 40000}, ensure_ascii=False).encode()
     cases.append(("oversized", big, wx.signed_query(), None, 413))
     for name, payload, params, headers, status in cases:
-        response = await wx.post_push(payload, params, headers)
+        try:
+            response = await wx.post_push(payload, params, headers)
+        except aiohttp.ClientOSError:
+            # the gateway refuses by the declared length without reading the body; a client still
+            # writing it may see the connection reset before the 413 (it does on uvloop)
+            assert name == "oversized"
+            continue
         assert response.status == status, name
         assert await response.text() != "success", name
 
@@ -119,8 +126,11 @@ async def test_every_forged_or_broken_push_is_refused_and_never_processed(wx: Wx
         for _ in range(100):
             yield b" " * 1024
 
-    response = await wx.gateway.client.post("/wechat/push", params=wx.signed_query(), data=chunks())
-    assert response.status == 413
+    try:  # no declared length: the gateway stops reading past the limit (413, or a reset as above)
+        response = await wx.gateway.client.post("/wechat/push", params=wx.signed_query(), data=chunks())
+        assert response.status == 413
+    except aiohttp.ClientOSError:
+        pass
     await asyncio.sleep(0.1)
     assert _counts(wx) == before
     assert wx.fake_rasa.messages() == []
