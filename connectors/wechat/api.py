@@ -5,7 +5,7 @@ Seven endpoints, no SDK (wechatpy is synchronous and lacks ``stable_token`` and 
 ``msg_sec_check`` v2. The caller creates the HTTP session (the gateway's ``cleanup_ctx``) and
 passes it in; every call has ``WECHAT_HTTP_TIMEOUT``.
 
-Error policy (docs: ../shared/reference/wechat-protocol.md §2, §3.3):
+Error policy (WeChat's server-API error codes; the configuration side is in docs/wechat.md):
 
 - The access token is cached and refreshed early (``REFRESH_MARGIN`` before expiry) by one
   coroutine at a time: 100 concurrent sends share one token fetch, and while a refresh is under

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from appeals import registry
 from appeals.credit_code import make_credit_code
 from appeals.models import Assignment, Butler, Department, Enterprise
 from appeals.service import create_ticket
@@ -30,7 +31,10 @@ from appeals.views import TicketCreate, TicketPublic
 from appeals.workcalendar import DEFAULT_TZ
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade_to_head
+from storage.transaction import transaction
 from tests.pg_databases import PG_ENV, throwaway_database
+
+DEMO_REGISTRY = Path(__file__).resolve().parents[2] / "appeals" / "demo"
 
 TZ = DEFAULT_TZ
 # Monday 3 March 2025, 10:00 office time: a plain working day in a year chinese_calendar knows
@@ -87,6 +91,19 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrate once; each test copies the file, which is much faster than migrating again."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade_to_head(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Path:
+    """The migrated schema with the demo departments and registry, imported once; tests copy it."""
+    path = tmp_path_factory.mktemp("demo-registry") / "demo.db"
+    shutil.copyfile(migrated_sqlite, path)
+    engine = make_engine(f"sqlite:///{path}")
+    with transaction(make_session_factory(engine)) as session:
+        registry.import_departments(session, DEMO_REGISTRY / "departments_demo.csv")
+        registry.import_registry(session, DEMO_REGISTRY / "registry_demo.csv")
+    engine.dispose()
     return path
 
 

@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from appeals import registry
 from appeals.access import TicketScope, list_tickets_in_scope
 from appeals.chat import AppealForm, submit_appeal
 from appeals.lifecycle import close_ticket, mark_contacted
@@ -31,23 +30,9 @@ from storage.engine import make_engine, make_session_factory
 from storage.transaction import transaction
 from tests.appeals.conftest import NOW
 
-DEMO = Path(__file__).resolve().parents[2] / "appeals" / "demo"
 TENGFEI_CODE = "91990102A5NNL98XUY"  # 腾飞, butler 何杰 of 市商务局
 CHANGQING_CODE = "91990172NRDQW6R8JH"  # 长青商贸, butler 郭海燕 of 市商务局
 WANXIANG_CODE = "919901031WTF2731AM"  # 万象, butler 朱子涵 of 城西区营商环境办
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Path:
-    """The migrated schema with the demo departments and registry, imported once per module."""
-    path = tmp_path_factory.mktemp("filters-demo") / "demo.db"
-    shutil.copyfile(migrated_sqlite, path)
-    engine = make_engine(f"sqlite:///{path}")
-    with transaction(make_session_factory(engine)) as session:
-        registry.import_departments(session, DEMO / "departments_demo.csv")
-        registry.import_registry(session, DEMO / "registry_demo.csv")
-    engine.dispose()
-    return path
 
 
 @pytest.fixture

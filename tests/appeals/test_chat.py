@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from appeals import registry
 from appeals.access import TicketScope, list_tickets_in_scope
 from appeals.chat import (
     AppealForm,
@@ -55,7 +54,6 @@ from storage.engine import make_engine, make_session_factory
 from storage.transaction import transaction
 from tests.appeals.conftest import NOW
 
-DEMO = Path(__file__).resolve().parents[2] / "appeals" / "demo"
 SECRET = "chat-use-case-test-secret"
 # two enterprises of the demo registry, each with its own butler
 TENGFEI_CODE = "91990102A5NNL98XUY"  # 示例市腾飞生物医药有限公司, butler 何杰 of 市商务局 (head 杨文博)
@@ -64,19 +62,6 @@ TENGFEI_NAME = "示例市腾飞生物医药有限公司"
 
 
 # -- the demo registry and the people in it ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Path:
-    """The migrated schema with the demo departments and registry, imported once per module."""
-    path = tmp_path_factory.mktemp("chat-demo") / "demo.db"
-    shutil.copyfile(migrated_sqlite, path)
-    engine = make_engine(f"sqlite:///{path}")
-    with transaction(make_session_factory(engine)) as session:
-        registry.import_departments(session, DEMO / "departments_demo.csv")
-        registry.import_registry(session, DEMO / "registry_demo.csv")
-    engine.dispose()
-    return path
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from rasa.core.agent import Agent
 
+from bot.components import complaints
 from bot.components.complaint_router import ROUTE_KEY
 from tests.conftest import MODEL
 
@@ -63,19 +64,7 @@ HOW = [
     "出口许可证怎么申请",
     "危险废物转移怎么办",
 ]
-GUIDE_INTENTS = {
-    "ask_overview",
-    "ask_materials",
-    "ask_process",
-    "ask_time_limit",
-    "ask_fee",
-    "ask_location",
-    "ask_contact",
-    "ask_online",
-    "ask_conditions",
-    "inform_guide",
-    "nlu_fallback",  # answered from the guides too
-}
+GUIDE_INTENTS = {*complaints.GUIDE_INTENTS, "nlu_fallback"}  # a fallback is answered from the guides too
 
 
 @pytest.fixture(scope="module")
