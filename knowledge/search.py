@@ -31,8 +31,11 @@ questions) are a second, separate BM25 index (character uni- and bigrams and
 jieba words, b 0.75: plain char-BM25, which long texts need), consulted only when
 the names leave a question undecided (no confidence and margin the answering
 layer would act on) and explain less than half of it. Then the best texts by
-BM25 over the whole question add up to ``TEXT_WEIGHT`` of the best name score,
-in proportion to their BM25 score, after the names have been re-ranked (that
+BM25 add up to ``TEXT_WEIGHT`` of the best name score,
+in proportion to their BM25 score over the question's content (its aspect and
+stop words removed: "找谁审批", "网上能办吗" are in every guide's text and, with a
+city catalogue loaded, made the words of 占用挖掘城市道路审批 lose to texts that
+merely said 审批), after the names have been re-ranked (that
 re-ranking is about names and would scramble what the text found); a text that
 shares only single characters with the question adds nothing. The confidence
 they give is the idf-weighted share of the question the text contains,
@@ -700,7 +703,7 @@ class GuideIndex:
         if self._text_bm25 is None or decided_by_names(result):
             return result
         # no name decides: the guides' own words may (a long question, an answer's text)
-        text_scores, text_confidence = self._text_scores(names_only, text)
+        text_scores, text_confidence = self._text_scores(names_only, content)
         return (
             self._rank(query, names_only, doc_scores, top_k, text_confidence, text_scores)
             if text_confidence
@@ -780,7 +783,7 @@ class GuideIndex:
         """Characters, character pairs and jieba words: plain char-1+2-gram BM25, which a long text needs."""
         return char_terms(text) + [f"w:{w}" for w in self._words(text) if len(w) > 1 and not self._is_stop(w)]
 
-    def _text_scores(self, item_scores: np.ndarray, question: str) -> tuple[np.ndarray, dict[int, float]]:
+    def _text_scores(self, item_scores: np.ndarray, content: str) -> tuple[np.ndarray, dict[int, float]]:
         """What the guides' own words add to each candidate, and the confidence they give.
 
         BM25 over the texts (relative to the best text) ranks; ``TEXT_WEIGHT`` times the
@@ -790,7 +793,7 @@ class GuideIndex:
         """
         assert self._text_bm25 is not None
         added = np.zeros_like(item_scores)
-        terms = sorted(set(self._text_terms(question)))
+        terms = sorted(set(self._text_terms(content)))
         if not terms:
             return added, {}
         scores = bm25_scores(self._text_bm25, terms)

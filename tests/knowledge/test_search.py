@@ -243,3 +243,26 @@ def test_a_long_guide_text_is_searched_to_its_end() -> None:
     index = GuideIndex(entries, SynonymTable.from_mapping({}))
     result = index.search("危险废物跨省转移要谁批准")
     assert result.best is not None and result.best.guide_id == "A"
+
+
+def test_what_every_guide_says_does_not_outweigh_the_words_that_name_an_item() -> None:
+    """Aspect words ("找谁审批") are in every guide's text; only the question's content is matched there."""
+    entries = [
+        GuideEntry(
+            "R", "占用挖掘城市道路审批", department="城管局", text="因工程建设需要挖掘城市道路的，应当申请"
+        ),
+        GuideEntry(
+            "E",
+            "高压用电报装",
+            department="供电公司",
+            text="找谁审批：供电公司审批。接入方案审批。网上能办吗：可以。审批找谁都可以问。管线接入",
+        ),
+        GuideEntry("W", "用水报装", department="水务", text="接水管，要开挖的找谁审批，审批后施工"),
+        GuideEntry("N1", "占用、挖掘城市道路审批", has_guide=False),
+        GuideEntry("N2", "依附于城市道路建设各种管线审批", has_guide=False),
+    ]
+    index = GuideIndex(entries, SynonymTable.from_mapping({}))
+    result = index.search("接管子要挖开马路，找谁审批")
+    assert result.best is not None and result.best.guide_id == "R", result.hits
+    # the lead the words gave survives the texts (with the whole question matched there it fell to 0.03)
+    assert result.margin >= 0.1, result
