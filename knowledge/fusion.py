@@ -5,8 +5,10 @@ when they settle a question, and then their order stands. When they leave it
 undecided, the dense model's order (``DenseIndex.rank``) is fused with theirs by
 reciprocal-rank fusion: each ranking gives an item 1 / (k + rank), with k = 60,
 the constant of Cormack et al. (2009), not tuned here. On MSGABench 政务问答
-(docs/benchmarks.md) the fused order beats both rankings' weaker one and plain
-char-BM25; the answer path uses it to order the items it offers to choose from.
+(docs/benchmarks.md) the fused order beats the words alone and plain char-BM25,
+and the dense order alone beats it; but on the demo guides the dense model's
+cosines are too compressed to answer on (docs/nlu-pipeline.md), so the answer
+path uses the fused order only to order the items it offers to choose from.
 """
 
 from __future__ import annotations
