@@ -251,6 +251,7 @@ async def dialogue_appeals(appeals: AppealSet, dialogue: Any) -> dict[str, Any]:
             "messages": len(questions),
             "appeal_started": sum(t.appeal_started for t in questions),
             "appeal_started_share": ratio(sum(t.appeal_started for t in questions), len(questions)),
+            "offered_appeal": sum(t.offered_appeal for t in questions),  # an offer under a plain answer
             "started_examples": [t.text for t in questions if t.appeal_started][:10],
         },
     }
@@ -354,7 +355,9 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"| … of those, the message taken as the description | {c['appeal_started']} | "
         f"{pct(c['description_from_message_share'])} ({c['description_from_message']}) | |",
         f"| questions (appeals.yaml) that start it | {q['messages']} | **{pct(q['appeal_started_share'])}** "
-        f"({q['appeal_started']}) | < 5% |",
+        f"({q['appeal_started']}"
+        + (f"; offered under the answer: {q['offered_appeal']}" if "offered_appeal" in q else "")
+        + ") | < 5% |",
         f"| guide-question turns that start it | {g['turns']} | **{pct(g['appeal_started_share'])}** "
         f"({g['appeal_started']}) | < 5% |",
         f"| mixed: right guide card and an offer to file an appeal | {m['messages']} | "

@@ -20,7 +20,7 @@ from appeals.chat import chat_region
 from bot.actions.reading import clean, entity, intent_of, text_of
 from bot.actions.services import get_services
 from bot.actions.slots import OFFERED_DESCRIPTION, REGION, caller_of
-from bot.components.complaints import is_complaint
+from bot.components.complaints import offers_appeal
 from knowledge.answering import Context, Reply
 
 # replies that are about one item: the next question may follow up on it
@@ -61,11 +61,12 @@ def region_of(tracker: Tracker) -> str | None:
 
 
 def offer_appeal(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
-    """After answering a question that also complains, offer to file the complaint (the text is kept).
+    """After answering a question that also complains or tells of a stuck or failed matter, offer to
+    file it (the text is kept).
 
     An answer without the offer forgets an earlier one, so an old button files nothing stale.
     """
-    if text.startswith("/") or not is_complaint(text):
+    if text.startswith("/") or not offers_appeal(text):
         return [SlotSet(OFFERED_DESCRIPTION, None)] if tracker.get_slot(OFFERED_DESCRIPTION) else []
     dispatcher.utter_message(text=OFFER_TEXT, buttons=[OFFER_BUTTON])
     return [] if tracker.get_slot(OFFERED_DESCRIPTION) == text else [SlotSet(OFFERED_DESCRIPTION, text)]

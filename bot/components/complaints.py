@@ -32,8 +32,9 @@ STUCK = re.compile(
             rf"{_SPAN}\s*(?:了|啦|过去了)?\s*[,，]?\s*(?:还是|还|仍|仍然|依然|都|也|一直)?\s*{_NEGATION}",
             rf"(?:交|报|递|提|申请|送|等|排队|审核|审)[^,，。]{{0,4}}{_SPAN}\s*了",
             rf"(?:已经|都|足足|整整|快)\s*{_SPAN}",
-            r"(?:一直|迟迟|至今|始终|到现在|到今天|到目前|现在还|到现在还|迄今)\s*(?:都|也|还)?\s*(?:没|未|不|没有|无)",
-            r"一直[^,，。]{0,6}(?:不|没)",
+            # "一直没空去办" is the writer's own time, not a stuck matter
+            r"(?:一直|迟迟|至今|始终|到现在|到今天|到目前|现在还|到现在还|迄今)\s*(?:都|也|还)?\s*(?:没|未|不|没有|无)(?!空|时间|顾上)",
+            r"一直[^,，。]{0,6}(?:不|没)(?!空|时间|顾上)",
             rf"等了\s*{_SPAN}",
             r"拖了|拖着|拖延|一拖再拖|拖到现在|拖很久|拖那么久|卡了|卡着|卡在|压着|搁着|晾着",
             r"没下文|没动静|没消息|没回音|没回复|没结果|没进展|没人管|没人理|没人处理|没人来|没人回|没人接|没人修|无人处理",
@@ -176,6 +177,18 @@ class Signals:
         return not self.asks and self.length >= DECLARATIVE_MIN_CHARS and self.families != {"help"}
 
     @property
+    def offers_appeal(self) -> bool:
+        """Worth offering an appeal under the answer: a complaint, or a question that tells of a matter
+        stuck, failed or repeated ("执照变更被退回了，要补什么材料？"); a consultation's background is not."""
+        if self.complaint:
+            return True
+        return (
+            not self.consults
+            and self.length >= DECLARATIVE_MIN_CHARS
+            and bool(self.families & {"stuck", "failed", "repeated"})
+        )
+
+    @property
     def mixed(self) -> bool:
         """A guide question and a complaint in one message: answer it, and offer an appeal."""
         return self.complaint and self.asks_guide
@@ -203,6 +216,11 @@ def read_signals(text: str) -> Signals:
         asks=asks,
         consults=asks and bool(CONSULTATION.search(value)),
     )
+
+
+def offers_appeal(text: str) -> bool:
+    """True when an answer to ``text`` should also offer to file an appeal (see ``Signals.offers_appeal``)."""
+    return read_signals(text).offers_appeal
 
 
 def is_complaint(text: str) -> bool:

@@ -6,7 +6,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.complaint_router import ROUTE_KEY, route
-from bot.components.complaints import is_complaint, read_signals, routed_intent
+from bot.components.complaints import is_complaint, offers_appeal, read_signals, routed_intent
 
 COMPLAINTS = [
     "我们的环评报告交了四十多天了还是没有批复，新生产线一直不能投产，请帮忙催一催。",
@@ -251,3 +251,12 @@ def test_a_real_question_confidently_read_as_an_aspect_is_answered_with_the_offe
     # a rhetorical question is not a real one: the complaint files an appeal
     rhetorical = "施工许可交上去一个多月了还没批，到底什么时候才能批下来？"
     assert routed_intent(rhetorical, "ask_time_limit", ["ask_time_limit"], 0.97) == "file_appeal"
+
+
+def test_an_answer_offers_an_appeal_when_the_question_tells_of_a_stuck_or_failed_matter() -> None:
+    assert offers_appeal("营业执照变更被退回了，还要补什么材料？")  # one failed matter, not yet a complaint
+    assert not is_complaint("营业执照变更被退回了，还要补什么材料？")
+    assert offers_appeal(MIXED[0])
+    assert not offers_appeal("我们公司的卫生许可证快到期了，一直没空去办，延续要怎么弄？")  # the writer's own time
+    assert not offers_appeal("我之前交的灵活就业社保断了三个月，请问现在还能补缴吗？")  # a consultation's background
+    assert not offers_appeal("食品经营许可证要什么材料")
