@@ -257,6 +257,10 @@ def test_an_answer_offers_an_appeal_when_the_question_tells_of_a_stuck_or_failed
     assert offers_appeal("营业执照变更被退回了，还要补什么材料？")  # one failed matter, not yet a complaint
     assert not is_complaint("营业执照变更被退回了，还要补什么材料？")
     assert offers_appeal(MIXED[0])
-    assert not offers_appeal("我们公司的卫生许可证快到期了，一直没空去办，延续要怎么弄？")  # the writer's own time
-    assert not offers_appeal("我之前交的灵活就业社保断了三个月，请问现在还能补缴吗？")  # a consultation's background
+    assert not offers_appeal(
+        "我们公司的卫生许可证快到期了，一直没空去办，延续要怎么弄？"
+    )  # the writer's own time
+    assert not offers_appeal(
+        "我之前交的灵活就业社保断了三个月，请问现在还能补缴吗？"
+    )  # a consultation's background
     assert not offers_appeal("食品经营许可证要什么材料")
