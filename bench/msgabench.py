@@ -117,7 +117,7 @@ def unique_name(answer: str, taken: set[str]) -> str:
         name = (name + sentence)[:NAME_MAX]
         if name not in taken or len(name) == NAME_MAX:
             break
-    return name if name not in taken else answer[:NAME_MAX]
+    return name
 
 
 def answer_records(pairs: list[QaPair]) -> tuple[list[Any], dict[str, str]]:
