@@ -210,7 +210,8 @@ def baseline_turns(conversations: list[list[Turn]], baseline: PlainBM25) -> list
     return [Outcome(turn, *baseline.answer(turn.question)) for turns in conversations for turn in turns]
 
 
-def build_knowledge_base(database_url: str, with_catalogue: Path | None) -> None:
+def build_knowledge_base(database_url: str, with_catalogue: Path | None, *, situations: bool = True) -> None:
+    from bench.common import demo_records
     from knowledge.importers import load_records
     from knowledge.service import import_records
     from storage.engine import make_engine, make_session_factory
@@ -219,7 +220,7 @@ def build_knowledge_base(database_url: str, with_catalogue: Path | None) -> None
     upgrade_to_head(database_url)
     factory = make_session_factory(make_engine(database_url))
     with factory.begin() as session:
-        import_records(session=session, records=load_records([ROOT / "knowledge" / "demo"]), source="demo")
+        import_records(session=session, records=demo_records(situations=situations), source="demo")
     if with_catalogue is not None:
         with factory.begin() as session:
             import_records(
@@ -243,6 +244,9 @@ def main() -> int:
     )
     parser.add_argument("--catalogue", type=Path, default=None, help="also load the Guang'an catalogue")
     parser.add_argument("--errors", type=int, default=0, help="print this many errors")
+    parser.add_argument(
+        "--without-situations", action="store_true", help="drop the guides' 适用情形 (to measure them)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -254,7 +258,7 @@ def main() -> int:
     conversations, dropped = load_devset(args.devset, training)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
-        build_knowledge_base(url, args.catalogue)
+        build_knowledge_base(url, args.catalogue, situations=not args.without_situations)
         factory = make_session_factory(make_engine(url))
         live = LiveIndex(factory)
         assistant = GuideAssistant(factory, live)
@@ -271,6 +275,7 @@ def main() -> int:
         "devset_turns": sum(len(t) for t in conversations),
         "dropped_as_training_examples": dropped,
         "catalogue_loaded": args.catalogue is not None,
+        "situations": not args.without_situations,
         "full_pipeline": full.summary(),
         "plain_bm25": baseline.summary(),
     }

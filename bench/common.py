@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def emit(result: dict[str, Any], out: Path | None) -> None:
     """Print the result as JSON, and save it where run_all.py reads it back."""
@@ -27,3 +29,13 @@ def pct(value: float | None) -> str:
 def progress(source: str, message: str) -> None:
     """A line on stderr: benchmark runs are long on a busy machine."""
     print(f"{source}: {message}", file=sys.stderr, flush=True)
+
+
+def demo_records(*, situations: bool = True) -> list[Any]:
+    """The demo guides; ``situations=False`` drops their 适用情形, to measure what those add."""
+    import dataclasses
+
+    from knowledge.importers import load_records
+
+    records = load_records([ROOT / "knowledge" / "demo"])
+    return records if situations else [dataclasses.replace(r, situations=()) for r in records]

@@ -83,10 +83,10 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def build_world(database_url: str) -> None:
+def build_world(database_url: str, *, situations: bool = True) -> None:
     """The demo knowledge base and the demo registry of enterprises and butlers, in a fresh database."""
     from appeals import registry
-    from knowledge.importers import load_records
+    from bench.common import demo_records
     from knowledge.service import import_records
     from storage.engine import make_engine, make_session_factory
     from storage.migrate import upgrade_to_head
@@ -97,7 +97,7 @@ def build_world(database_url: str) -> None:
     factory = make_session_factory(engine)
     demo = ROOT / "appeals" / "demo"
     with transaction(factory) as session:
-        import_records(session=session, records=load_records([ROOT / "knowledge" / "demo"]), source="demo")
+        import_records(session=session, records=demo_records(situations=situations), source="demo")
     with transaction(factory) as session:
         registry.import_departments(session, demo / "departments_demo.csv")
         registry.import_registry(session, demo / "registry_demo.csv")

@@ -257,7 +257,7 @@ async def dialogue_appeals(appeals: AppealSet, dialogue: Any) -> dict[str, Any]:
     }
 
 
-async def evaluate(model: Path, database_url: str, errors: int) -> dict[str, Any]:
+async def evaluate(model: Path, database_url: str, errors: int, *, situations: bool = True) -> dict[str, Any]:
     from bench.dialogue import Dialogue, build_world
 
     names = demo_guide_names()
@@ -272,7 +272,7 @@ async def evaluate(model: Path, database_url: str, errors: int) -> dict[str, Any
         if normalize(c.text) in training
     ]
 
-    build_world(database_url)
+    build_world(database_url, situations=situations)
     dialogue = Dialogue(model, database_url)
     from bot.actions.services import get_services
 
@@ -283,6 +283,7 @@ async def evaluate(model: Path, database_url: str, errors: int) -> dict[str, Any
     return {
         "turns": sum(len(t) for t in conversations),
         "conversations": len(conversations),
+        "situations": situations,
         "questions_found_in_training_data": leaked,
         "full_pipeline": full_scores.summary(),
         "plain_bm25": Scores.of(baseline).summary(),
@@ -376,10 +377,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "butler.tar.gz")
     parser.add_argument("--errors", type=int, default=0, help="print this many misses of the full pipeline")
+    parser.add_argument(
+        "--without-situations", action="store_true", help="drop the guides' 适用情形 (to measure them)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(evaluate(args.model, f"sqlite:///{tmp}/heldout.db", args.errors))
+        result = asyncio.run(
+            evaluate(
+                args.model,
+                f"sqlite:///{tmp}/heldout.db",
+                args.errors,
+                situations=not args.without_situations,
+            )
+        )
     emit(result, args.out)
     return 0
 

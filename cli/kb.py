@@ -263,6 +263,7 @@ def _describe(record: GuideRecord, meta: dict[str, Any]) -> str:
         ("层级/区域", f"{record.level} {record.region}".strip()),
         ("设定依据", record.legal_basis),
         ("受理条件", record.conditions),
+        ("适用情形", "；".join(record.situations)),
         ("法定时限", limit(record.legal_time_limit, record.legal_time_unit)),
         ("承诺时限", limit(record.promised_time_limit, record.promised_time_unit)),
         ("收费标准", record.fee),

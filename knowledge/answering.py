@@ -22,7 +22,7 @@ from knowledge.aspects import INTENT_ASPECTS, Aspect, asks_how_to_do, detect_asp
 from knowledge.dense import DenseIndex, DenseRanking
 from knowledge.fusion import fused_order, in_fused_order
 from knowledge.regions import is_regional, pick_variant, region_options
-from knowledge.search import GuideIndex, Hit, SearchResult
+from knowledge.search import GuideIndex, Hit, SearchResult, decided_by_names
 from knowledge.text import has_meaningful_text, normalize
 
 
@@ -48,6 +48,7 @@ class Thresholds:
     dense_alone: float = 0.91
     dense_alone_margin: float = 0.03
     dense_settle_margin: float = 0.03  # to settle a choice the words offer, meaning must be clearly ahead
+    dense_agree_margin: float = 0.01  # words and meaning put the same item first: two weak signals agree
     # a question leaves the item under discussion when it has this many words that name topics in
     # the knowledge base and that the item's guide never uses ("厂房租赁补贴" after 食品经营许可证核发)
     new_topic_words: int = 2
@@ -200,6 +201,12 @@ def _dense_pick(
     best = ranking.best
     if best is None:
         return None, confidence
+    # the words' own best guess, from the guides' texts, and the meaning's are the same item; not when
+    # names explain the question and tie ("规划许可": two items' names), which the user settles
+    words_first = result.best is not None and result.best.guide_id == best.guide_id
+    agreed = words_first and not decided_by_names(result)
+    if agreed and best.cosine >= th.dense_cosine and ranking.margin >= th.dense_agree_margin:
+        return best.guide_id, best.cosine
     words_agree = best.guide_id in {h.guide_id for h in result.hits}  # the words point there too, weakly
     if result.confidence >= th.choose_confidence:
         # the words fit several items (规划许可: 建设工程… or 建设用地…): the user chooses unless meaning is clear

@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -154,6 +154,11 @@ def passage_text(item: Any) -> str:
     return text[:MAX_PASSAGE_CHARS]
 
 
+def situation_lines(item: Any) -> list[str]:
+    """An item's 适用情形, each matched on its own: a situation is said the way a question is."""
+    return [text for text in (str(s).strip() for s in getattr(item, "situations", None) or ()) if text]
+
+
 @dataclass(frozen=True)
 class DenseHit:
     guide_id: str
@@ -180,27 +185,49 @@ class DenseRanking:
 
 
 class DenseIndex:
-    """Unit vectors of every full guide, searched by cosine with one matrix product."""
+    """Unit vectors of every full guide, searched by cosine with one matrix product.
+
+    A guide is one passage vector, plus one vector per 适用情形 line. A
+    situation is embedded as a query (e5's symmetric use, question against
+    question), and a guide's cosine is the best of its passage and its
+    situations. Counting a situation's cosine 0.02-0.06 lower, since
+    question-question cosines could run higher, lost 1-6 tuning questions and
+    gained nothing (docs/nlu-pipeline.md).
+    """
 
     def __init__(
-        self, passages: Iterable[tuple[str, str]], embedder: Embedder, cache: EmbeddingCache
+        self,
+        passages: Iterable[tuple[str, str]],
+        embedder: Embedder,
+        cache: EmbeddingCache,
+        situations: Iterable[tuple[str, str]] = (),
     ) -> None:
-        """``passages``: (guide id, passage_text) of every item with a full guide."""
+        """``passages``: (guide id, passage_text) of every item with a full guide; ``situations``:
+        (guide id, one 适用情形 line) of the same items."""
         self._embedder = embedder
         pairs = list(passages)
         self._ids = [guide_id for guide_id, _ in pairs]
         tag = getattr(embedder, "tag", MODEL_TAG)
+        self.embedded = 0  # how many texts this build had to embed (the rest came from the cache)
+        self._matrix = self._vectors([text for _, text in pairs], embedder.passage, tag, cache)
+        position = {guide_id: i for i, guide_id in enumerate(self._ids)}
+        lines = [(position[g], normalize(text)) for g, text in situations if g in position and text.strip()]
+        self._owners = np.array([owner for owner, _ in lines], dtype=np.int64)
+        self._situations = self._vectors([text for _, text in lines], embedder.query, f"{tag}/query", cache)
+
+    def _vectors(
+        self, texts: Sequence[str], embed: Callable[[str], np.ndarray], tag: str, cache: EmbeddingCache
+    ) -> np.ndarray:
         vectors: list[np.ndarray] = []
-        self.embedded = 0  # how many passages this build had to embed (the rest came from the cache)
-        for _, text in pairs:
+        for text in texts:
             key = EmbeddingCache.key(text, tag)
             vector = cache.get(key)
             if vector is None:
-                vector = _unit(embedder.passage(text))
+                vector = _unit(embed(text))
                 cache.put(key, vector)
                 self.embedded += 1
             vectors.append(vector)
-        self._matrix = np.stack(vectors) if vectors else np.zeros((0, DIM), dtype=np.float32)
+        return np.stack(vectors) if vectors else np.zeros((0, DIM), dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -210,7 +237,12 @@ class DenseIndex:
         text = normalize(question).strip()
         if not text or not self._ids:
             return DenseRanking([])
-        cosines = self._matrix @ _unit(self._embedder.query(text))
+        asked = _unit(self._embedder.query(text))
+        cosines = self._matrix @ asked
+        if len(self._owners):
+            best_situation = np.full(len(self._ids), -1.0, dtype=np.float32)
+            np.maximum.at(best_situation, self._owners, self._situations @ asked)
+            cosines = np.maximum(cosines, best_situation)
         order = np.argsort(-cosines)
         allowed = set(among) if among is not None else None
         hits = [

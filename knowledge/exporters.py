@@ -61,6 +61,7 @@ def _cells(record: GuideRecord) -> list[Any]:
     """One spreadsheet row; integers stay integers (Excel shows them as numbers), None means empty."""
     values: dict[str, Any] = {
         "aliases": LIST_SEPARATOR.join(record.aliases),
+        "situations": "\n".join(record.situations),
         "materials": "\n".join(
             PART_SEPARATOR.join(
                 [m.name, m.form, f"{m.copies}份", m.requirement] + ([m.notes] if m.notes else [])

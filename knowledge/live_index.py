@@ -22,7 +22,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.dense import DenseIndex, E5Embedder, Embedder, EmbeddingCache, passage_text
+from knowledge.dense import (
+    DenseIndex,
+    E5Embedder,
+    Embedder,
+    EmbeddingCache,
+    passage_text,
+    situation_lines,
+)
 from knowledge.models import GuideItem, KnowledgeState
 from knowledge.search import GuideEntry, GuideIndex, guide_text
 from knowledge.settings import Settings
@@ -80,6 +87,7 @@ def load_snapshot(
             [(item.id, passage_text(item)) for item in items if item.has_guide],
             embedder,
             cache if cache is not None else EmbeddingCache(),
+            [(item.id, line) for item in items if item.has_guide for line in situation_lines(item)],
         )
         if embedder is not None
         else None

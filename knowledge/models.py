@@ -66,6 +66,8 @@ class GuideItem(Base):
     region = Column(String(100), nullable=False, default="")
     legal_basis = Column(Text, nullable=False, default="")  # 设定依据
     conditions = Column(Text, nullable=False, default="")  # 受理条件
+    # 适用情形: the situations that need the item, in the words enterprises use (list[str]); searched
+    situations = Column(JSON, nullable=False, default=list)
     # list of {"name", "form" (MATERIAL_FORMS), "copies" (int), "requirement" (MATERIAL_REQUIREMENTS), "notes"}
     materials = Column(JSON, nullable=False, default=list)
     steps = Column(JSON, nullable=False, default=list)  # list of {"name", "description"}

@@ -30,6 +30,7 @@ FIELD_COLUMNS: dict[str, str] = {
     "region": "区域",
     "legal_basis": "设定依据",
     "conditions": "受理条件",
+    "situations": "适用情形",
     "materials": "申请材料",
     "steps": "办理流程",
     "legal_time_limit": "法定时限",
@@ -122,6 +123,7 @@ class GuideRecord:
     region: str = ""
     legal_basis: str = ""
     conditions: str = ""
+    situations: tuple[str, ...] = ()  # 适用情形, in the words enterprises use
     materials: tuple[Material, ...] = ()
     steps: tuple[Step, ...] = ()
     legal_time_limit: int | None = None
@@ -146,7 +148,7 @@ class GuideRecord:
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("aliases", "bundled_items"):
+            if f.name in ("aliases", "situations", "bundled_items"):
                 value = list(value)
             elif f.name in ("materials", "steps", "faqs"):
                 value = [dataclasses.asdict(part) for part in value]
@@ -159,6 +161,8 @@ class GuideRecord:
         """sha256 of the canonical content; ``source`` is provenance, not content, so it is left out
         (re-importing the same guide from an exported file must not count as a change)."""
         content = {k: v for k, v in self.to_dict().items() if k != "source"}
+        if not content["situations"]:
+            del content["situations"]  # added later: a guide without them keeps the hash it always had
         canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -178,6 +182,7 @@ class GuideRecord:
             region=data.get("region") or "",
             legal_basis=data.get("legal_basis") or "",
             conditions=data.get("conditions") or "",
+            situations=tuple(data.get("situations") or ()),
             materials=tuple(Material(**m) for m in data.get("materials") or ()),
             steps=tuple(Step(**s) for s in data.get("steps") or ()),
             legal_time_limit=data.get("legal_time_limit"),
@@ -516,6 +521,7 @@ def parse_record(raw: Mapping[str, Any], *, row: int | None, source: str) -> Gui
         region=check.text("region", data.get("region")),
         legal_basis=check.text("legal_basis", data.get("legal_basis")),
         conditions=check.text("conditions", data.get("conditions")),
+        situations=check.words("situations", data.get("situations")),
         materials=tuple(
             Material(**m)
             for m in check.parts(

@@ -311,10 +311,11 @@ def _field(part: Any, key: str) -> str:
 def guide_text(item: Any) -> str:
     """The words of a full guide a question may use instead of its name, for ``GuideEntry.text``.
 
-    Conditions, the names of materials and steps, and FAQ questions, one per line;
-    ``item`` is a GuideItem row or a GuideRecord.
+    Conditions, 适用情形, the names of materials and steps, and FAQ questions, one per
+    line; ``item`` is a GuideItem row or a GuideRecord.
     """
     lines = [str(getattr(item, "conditions", "") or "")]
+    lines += [str(s) for s in getattr(item, "situations", None) or ()]
     lines += [_field(m, "name") for m in getattr(item, "materials", None) or ()]
     lines += [_field(s, "name") for s in getattr(item, "steps", None) or ()]
     lines += [_field(f, "q") for f in getattr(item, "faqs", None) or ()]

@@ -30,6 +30,7 @@ GOOD_ITEM: dict[str, Any] = {
     "region": "示例市",
     "legal_basis": "《中华人民共和国食品安全法》第三十五条",
     "conditions": "1. 具有与经营的食品品种、数量相适应的经营场所；\n2. 具有食品安全管理人员。",
+    "situations": ["开饭馆、小吃店卖现做的饭菜", "奶茶店开张前"],
     "materials": [
         {
             "name": "食品经营许可申请书",

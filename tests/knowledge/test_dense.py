@@ -9,12 +9,15 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 from knowledge.answering import answer_question
-from knowledge.dense import DenseIndex, E5Embedder, EmbeddingCache, passage_text
+from knowledge.assistant import GuideAssistant
+from knowledge.dense import DenseHit, DenseIndex, DenseRanking, E5Embedder, EmbeddingCache, passage_text
 from knowledge.importers import load_records
 from knowledge.live_index import LiveIndex
 from knowledge.records import GuideRecord
+from knowledge.service import get_guide, import_records
 from knowledge.settings import Settings
 from tests.conftest import DEMO_GUIDES
 
@@ -81,6 +84,42 @@ def test_a_damaged_cache_file_is_recomputed_not_trusted(
     assert rebuilt.embedded == 1 and rebuilt.rank(record.name).best is not None
 
 
+def test_a_situation_an_administrator_adds_is_understood_at_the_next_rebuild(
+    session_factory: sessionmaker, demo_records: list[GuideRecord]
+) -> None:
+    tobacco = next(r for r in demo_records if r.name == "烟草专卖零售许可证核发")
+    with session_factory.begin() as session:
+        stripped = [dataclasses.replace(r, situations=()) for r in demo_records]
+        import_records(session=session, records=stripped, source="demo")
+    live = LiveIndex(session_factory, check_interval=0)
+    assistant = GuideAssistant(session_factory, live)
+    question = "小卖部柜台想摆几条烟卖"  # no item's name, and the guide's text never says 小卖部 or 摆
+    assert assistant.reply(question).kind == "no_answer"
+
+    with session_factory.begin() as session:
+        row = get_guide(session=session, guide_id=tobacco.id)
+        assert row is not None
+        situations = ("超市收银台旁边摆烟卖", "小卖部想代卖香烟")
+        edited = dataclasses.replace(GuideRecord.from_item(row), situations=situations)
+        import_records(session=session, records=[edited], source="admin edit")
+    live.wait_until_current(timeout=60)
+    reply = assistant.reply(question)
+    assert (reply.kind, reply.guide_name) == ("guide", "烟草专卖零售许可证核发")
+
+
+def test_situations_are_embedded_as_questions_and_cached_apart_from_passages(
+    tmp_path: Path, demo_records: list[GuideRecord]
+) -> None:
+    record = demo_records[0]
+    text = passage_text(record)
+    index = DenseIndex([(record.id, text)], EMBEDDER, EmbeddingCache(tmp_path), [(record.id, text)])
+    assert index.embedded == 2  # the same text as a passage and as a situation: two vectors
+    again = DenseIndex([(record.id, text)], EMBEDDER, EmbeddingCache(tmp_path), [(record.id, text)])
+    assert again.embedded == 0
+    ignored = DenseIndex([(record.id, text)], EMBEDDER, EmbeddingCache(tmp_path), [("GONE", "开个小卖部")])
+    assert ignored.embedded == 0 and len(ignored) == 1  # a situation of no embedded guide is dropped
+
+
 def test_only_full_guides_are_embedded(catalogue_live_index: LiveIndex) -> None:
     snapshot = catalogue_live_index.current()
     if snapshot.dense is None:
@@ -106,3 +145,32 @@ def test_the_switch_turns_the_dense_model_off(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("KNOWLEDGE_EMBEDDING_CACHE", "/tmp/somewhere")
     settings = Settings.from_env()
     assert settings.dense and settings.embedding_cache == Path("/tmp/somewhere")
+
+
+class FixedMeaning:
+    """A dense index whose ranking is given: the test decides what the model 'thinks'."""
+
+    def __init__(self, ranking: list[tuple[str, float]]) -> None:
+        self.ranking = ranking
+
+    def rank(self, question: str, top_k: int = 5, among: object = None) -> DenseRanking:
+        return DenseRanking([DenseHit(guide_id, cosine) for guide_id, cosine in self.ranking][:top_k])
+
+
+def test_words_and_meaning_that_put_the_same_item_first_answer_together(
+    demo_live_index: LiveIndex,
+) -> None:
+    snapshot = demo_live_index.current()
+    ids = {g.name: g.id for g in snapshot.guides.values()}
+    question = "工厂的废水要排出去"  # the words lean to 排污许可证核发, too weakly to answer alone
+    words_only = answer_question(snapshot.index, snapshot.guides, question)
+    assert words_only.kind != "guide"
+    agree = FixedMeaning([(ids["排污许可证核发"], 0.93), (ids["城市建筑垃圾处置核准"], 0.915)])
+    reply = answer_question(snapshot.index, snapshot.guides, question, dense=agree)  # type: ignore[arg-type]
+    assert (reply.kind, reply.guide_name) == ("guide", "排污许可证核发")
+    # the same weak lead for an item the words do not put first is no answer
+    disagree = FixedMeaning([(ids["城市建筑垃圾处置核准"], 0.93), (ids["排污许可证核发"], 0.915)])
+    assert answer_question(snapshot.index, snapshot.guides, question, dense=disagree).kind != "guide"  # type: ignore[arg-type]
+    # nor a lead too small to tell the two apart
+    close = FixedMeaning([(ids["排污许可证核发"], 0.93), (ids["城市建筑垃圾处置核准"], 0.925)])
+    assert answer_question(snapshot.index, snapshot.guides, question, dense=close).kind != "guide"  # type: ignore[arg-type]

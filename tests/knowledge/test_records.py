@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,7 @@ def test_yaml_item_parses_every_field(item: Item) -> None:
     record = parse_record(item(), row=1, source="guides.yaml")
     assert record.id == "DEMO-SCJG-013"
     assert record.aliases == ("食品经营许可证", "食品经营许可", "开饭店许可证")
+    assert record.situations == ("开饭馆、小吃店卖现做的饭菜", "奶茶店开张前")
     assert record.materials[1] == Material(
         name="营业执照", form="复印件", copies=2, requirement="容缺", notes=""
     )
@@ -76,6 +78,17 @@ def test_content_hash_follows_content_not_provenance(item: Item) -> None:
     assert record.content_hash() != changed.content_hash()
 
 
+def test_situations_are_content_but_a_guide_without_them_keeps_its_old_hash(item: Item) -> None:
+    with_them = parse_record(item(), row=1, source="a.yaml")
+    other = parse_record(item(situations=["开饭馆"]), row=1, source="a.yaml")
+    without = parse_record(item(situations=None), row=1, source="a.yaml")
+    assert with_them.content_hash() != other.content_hash()
+    # the hash a guide had before 适用情形 existed: every other field, canonical JSON
+    before = {k: v for k, v in without.to_dict().items() if k not in ("source", "situations")}
+    canonical = json.dumps(before, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert without.content_hash() == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def test_spreadsheet_row_uses_cell_syntax() -> None:
     raw = {
         "事项编码": 1001.0,  # Excel hands back numbers as floats
@@ -88,6 +101,7 @@ def test_spreadsheet_row_uses_cell_syntax() -> None:
         "全程网办": "否",
         "跑动次数": "1",
         "常见问题": "要钱吗？｜不收费",
+        "适用情形": "开个刻章店\n公章丢了要重刻；",
         "关联事项": "A；B",
         "更新日期": dt.datetime(2026, 3, 1),
         "无关的列": "ignored",
@@ -102,6 +116,7 @@ def test_spreadsheet_row_uses_cell_syntax() -> None:
     assert record.steps == (Step("申请", "网上提交"), Step("领取", ""))
     assert record.legal_time_limit == 5 and record.visits == 1 and record.fully_online is False
     assert record.faqs == (Faq("要钱吗？", "不收费"),)
+    assert record.situations == ("开个刻章店", "公章丢了要重刻")
     assert record.bundled_items == ("A", "B")
     assert record.updated == dt.date(2026, 3, 1)
 
