@@ -137,6 +137,7 @@ def test_show(url: str, tmp_path: Path, item: Item, write_yaml: WriteYaml, capsy
     code, out, _ = run(capsys, "kb", "show", "DEMO-SCJG-013")
     assert code == 0 and out.startswith("食品经营许可证核发（DEMO-SCJG-013）\n版本 1\n")
     assert "  - 营业执照｜复印件｜2份｜容缺" in out and "法定时限：10 工作日" in out
+    assert "适用情形：开饭馆、小吃店卖现做的饭菜；奶茶店开张前" in out
     code, out, _ = run(capsys, "kb", "show", "DEMO-SCJG-013", "--json")
     assert json.loads(out)["materials"][0]["name"] == "食品经营许可申请书"
     code, _, err = run(capsys, "kb", "show", "NOPE")

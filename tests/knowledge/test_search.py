@@ -266,3 +266,19 @@ def test_what_every_guide_says_does_not_outweigh_the_words_that_name_an_item() -
     assert result.best is not None and result.best.guide_id == "R", result.hits
     # the lead the words gave survives the texts (ranked by BM25 alone it fell to 0.03)
     assert result.margin >= 0.1, result
+
+
+def test_a_situation_in_the_guide_finds_its_item_by_the_words() -> None:
+    """适用情形 joins a guide's text: "小卖部" and "卖烟" appear in no name, only in the tobacco guide's situations."""
+    from knowledge.records import GuideRecord
+    from knowledge.search import guide_text
+
+    tobacco = GuideRecord(id="T", name="烟草专卖零售许可证核发", situations=("小卖部、便利店想代卖香烟",))
+    food = GuideRecord(id="F", name="食品经营许可证核发", conditions="具有与经营的食品品种相适应的场所")
+    entries = [GuideEntry(r.id, r.name, text=guide_text(r)) for r in (tobacco, food)]
+    result = GuideIndex(entries, SynonymTable.from_mapping({})).search("小卖部想代卖几条烟")
+    assert result.best is not None and result.best.guide_id == "T"
+    without = GuideRecord(id="T", name="烟草专卖零售许可证核发")
+    bare = [GuideEntry(r.id, r.name, text=guide_text(r)) for r in (without, food)]
+    found = GuideIndex(bare, SynonymTable.from_mapping({})).search("小卖部想代卖几条烟")
+    assert result.confidence > 3 * found.confidence  # without it, only the 卖 of 专卖 matched
