@@ -154,9 +154,15 @@ def passage_text(item: Any) -> str:
     return text[:MAX_PASSAGE_CHARS]
 
 
+# a 适用情形 line shorter than this is matched by its words only: "打井要办啥证" is mostly the template
+# "要办啥证", which the model finds in any such question ("养狗要办狗证吗" -> 取水许可 in a trial)
+MIN_SITUATION_CHARS = 8
+
+
 def situation_lines(item: Any) -> list[str]:
-    """An item's 适用情形, each matched on its own: a situation is said the way a question is."""
-    return [text for text in (str(s).strip() for s in getattr(item, "situations", None) or ()) if text]
+    """An item's 适用情形 long enough to carry a situation, each matched on its own as a question is."""
+    lines = (str(s).strip() for s in getattr(item, "situations", None) or ())
+    return [text for text in lines if len(text) >= MIN_SITUATION_CHARS]
 
 
 @dataclass(frozen=True)

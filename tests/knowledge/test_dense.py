@@ -13,7 +13,15 @@ from sqlalchemy.orm import sessionmaker
 
 from knowledge.answering import answer_question
 from knowledge.assistant import GuideAssistant
-from knowledge.dense import DenseHit, DenseIndex, DenseRanking, E5Embedder, EmbeddingCache, passage_text
+from knowledge.dense import (
+    DenseHit,
+    DenseIndex,
+    DenseRanking,
+    E5Embedder,
+    EmbeddingCache,
+    passage_text,
+    situation_lines,
+)
 from knowledge.importers import load_records
 from knowledge.live_index import LiveIndex
 from knowledge.records import GuideRecord
@@ -105,6 +113,21 @@ def test_a_situation_an_administrator_adds_is_understood_at_the_next_rebuild(
     live.wait_until_current(timeout=60)
     reply = assistant.reply(question)
     assert (reply.kind, reply.guide_name) == ("guide", "烟草专卖零售许可证核发")
+
+
+def test_a_short_template_situation_is_left_to_the_words(
+    session_factory: sessionmaker, demo_records: list[GuideRecord]
+) -> None:
+    record = GuideRecord(id="W", name="取水许可", situations=("打井要办啥证", "厂里要自己打井抽地下水用"))
+    assert situation_lines(record) == ["厂里要自己打井抽地下水用"]
+    water = next(r for r in demo_records if r.name == "取水许可")
+    edited = dataclasses.replace(water, situations=(*water.situations, "打井要办啥证"))
+    with session_factory.begin() as session:
+        records = [edited if r.id == water.id else r for r in demo_records]
+        import_records(session=session, records=records, source="demo")
+    assistant = GuideAssistant(session_factory, LiveIndex(session_factory))
+    assert assistant.reply("养狗要办狗证吗").kind != "guide"  # its shape, not its topic, is 打井要办啥证's
+    assert assistant.reply("厂里打井要办啥证").guide_name == "取水许可"  # the words still find it
 
 
 def test_situations_are_embedded_as_questions_and_cached_apart_from_passages(
