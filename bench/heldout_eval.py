@@ -85,9 +85,9 @@ class AppealSet:
 
 def demo_guide_names() -> frozenset[str]:
     """The names of the 60 demo items, the only items the held-out set may name."""
-    from knowledge.importers import load_records
+    from bench.common import demo_records
 
-    return frozenset(record.name for record in load_records([ROOT / "knowledge" / "demo"]))
+    return frozenset(record.name for record in demo_records())
 
 
 def _check(problems: list[str], where: str, guide: Any, aspect: Any, names: frozenset[str]) -> None:
