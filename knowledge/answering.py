@@ -39,16 +39,18 @@ class Thresholds:
     choose_ratio: float = 0.6  # candidates offered score at least this share of the best
     max_choices: int = 4
     trusted_intent: float = 0.8  # above this the model's aspect wins over keywords
-    # the dense model's cosines are compressed (unrelated questions reach 0.88-0.89): its best guide
-    # answers when the lexical candidates include it, or alone above a higher cosine, and only with a
-    # clear lead. Chosen on the dev set (docs/nlu-pipeline.md): looser values (0.89/0.01, 0.91/0.01)
-    # answered more questions there and on the held-out set, but gave unanswerable questions an answer.
-    dense_cosine: float = 0.89
-    dense_margin: float = 0.02
-    dense_alone: float = 0.91
-    dense_alone_margin: float = 0.03
-    dense_settle_margin: float = 0.03  # to settle a choice the words offer, meaning must be clearly ahead
-    dense_agree_margin: float = 0.01  # words and meaning put the same item first: two weak signals agree
+    # what the question means, as the classifier's probability over the full guides (knowledge/meaning.py):
+    # its best guide answers when the lexical candidates include it, or alone at a higher probability,
+    # and only with a clear lead over the runner-up. Chosen on bench/tuning and the dev set
+    # (docs/nlu-pipeline.md); looser values answered unanswerable questions there.
+    meaning_floor: float = 0.57
+    meaning_margin: float = 0.29
+    meaning_alone: float = 0.86
+    meaning_alone_margin: float = 0.43
+    meaning_settle_margin: float = 0.21  # to settle a choice the words offer, meaning must be clearly ahead
+    meaning_agree_margin: float = 0.14  # words and meaning put the same item first: two weak signals agree
+    meaning_overrule_gap: float = 0.29  # this much surer of another item than of the words' pick overrules
+    meaning_overrule_margin: float = 0.14  # ... when that item also leads the meaning's runner-up
     # a question leaves the item under discussion when it has this many words that name topics in
     # the knowledge base and that the item's guide never uses ("厂房租赁补贴" after 食品经营许可证核发)
     new_topic_words: int = 2
@@ -152,10 +154,12 @@ def answer_question(
     current = context.guide_id
     if current is not None and guide_id == current and current in guides and not result.is_empty:
         guide_id = _elliptical_switch(index, result, guides[current].name, current, thresholds) or guide_id
+    if guide_id is not None and dense is not None and guide_id != context.guide_id:
+        guide_id = _meaning_overrules(dense, normalized, result, guide_id, thresholds)
     confidence = result.confidence if not result.is_empty else 1.0
     meaning: list[str] = []  # the dense model's order, when the words chose no item
     if guide_id is None and dense is not None and not result.is_empty:
-        ranking = dense.rank(normalized, top_k=DENSE_TOP_K)
+        ranking = dense.classify(normalized, top_k=DENSE_TOP_K)
         meaning = [hit.guide_id for hit in ranking.hits]
         guide_id, confidence = _dense_pick(ranking, result, thresholds, confidence)
     if guide_id is not None and guide_id in guides:
@@ -191,12 +195,12 @@ def _dense_pick(
 ) -> tuple[str | None, float]:
     """The guide a question paraphrases, when the words alone chose none.
 
-    The dense model's best guide answers when the lexical search also found it
-    (among weak candidates) and it leads the runner-up, or on its own when it is
-    very close in meaning. When the words fit several items well, the choice
-    stays with the user unless the meaning is clearly ahead. The model's cosines are compressed, so
-    the margin is the real signal; unrelated questions (天气, 护照) reach 0.88 with
-    a small margin and must still be declined.
+    The meaning's best guide (the classifier's probability) answers when the
+    lexical search also found it (among weak candidates) and it leads the
+    runner-up, or on its own when it is surer still. When the words fit several
+    items well, the choice stays with the user unless the meaning is clearly
+    ahead. The lead is the real signal: an unrelated question (天气, 护照) still
+    gets a distribution over the guides, spread thin, and must be declined.
     """
     best = ranking.best
     if best is None:
@@ -205,21 +209,44 @@ def _dense_pick(
     # names explain the question and tie ("规划许可": two items' names), which the user settles
     words_first = result.best is not None and result.best.guide_id == best.guide_id
     agreed = words_first and not decided_by_names(result)
-    if agreed and best.cosine >= th.dense_cosine and ranking.margin >= th.dense_agree_margin:
-        return best.guide_id, best.cosine
+    if agreed and best.score >= th.meaning_floor and ranking.margin >= th.meaning_agree_margin:
+        return best.guide_id, best.score
     words_agree = best.guide_id in {h.guide_id for h in result.hits}  # the words point there too, weakly
     if result.confidence >= th.choose_confidence:
         # the words fit several items (规划许可: 建设工程… or 建设用地…): the user chooses unless meaning is clear
-        floor, margin = th.dense_cosine, th.dense_settle_margin
+        floor, margin = th.meaning_floor, th.meaning_settle_margin
         if not words_agree:
             return None, confidence
     elif words_agree:
-        floor, margin = th.dense_cosine, th.dense_margin
+        floor, margin = th.meaning_floor, th.meaning_margin
     else:
-        floor, margin = th.dense_alone, th.dense_alone_margin
-    if best.cosine >= floor and ranking.margin >= margin:
-        return best.guide_id, best.cosine
+        floor, margin = th.meaning_alone, th.meaning_alone_margin
+    if best.score >= floor and ranking.margin >= margin:
+        return best.guide_id, best.score
     return None, confidence
+
+
+def _meaning_overrules(
+    dense: DenseIndex, text: str, result: SearchResult, guide_id: str, th: Thresholds
+) -> str:
+    """The item the words picked, or the one the question clearly means when the words were misled.
+
+    "药店想卖血压计" picks the pharmacy licence by 药店, "便利店收银台想卖香烟" the
+    food licence by 便利店. The meaning is much closer to another guide (第二类医疗器械
+    经营备案, 烟草专卖零售许可证核发) than to the words' pick and ahead of its own
+    runner-up. An item named verbatim, or a name-only catalogue entry the model
+    never embedded, stays the words' choice.
+    """
+    if guide_id in result.mentioned or guide_id not in dense:
+        return guide_id
+    ranking = dense.classify(text, top_k=len(dense))
+    best = ranking.best
+    if best is None or best.guide_id == guide_id or best.score < th.meaning_floor:
+        return guide_id
+    gap = best.score - ranking.score_of(guide_id)
+    if gap >= th.meaning_overrule_gap and ranking.margin >= th.meaning_overrule_margin:
+        return best.guide_id
+    return guide_id
 
 
 def _guide_words(guide: GuideLike) -> str:

@@ -14,8 +14,10 @@ by a hash of their text, in memory and optionally on disk, so a rebuild after a
 knowledge-base change only embeds the items whose text changed.
 
 The cosines of this model are compressed (most pairs score 0.80–0.92), so the
-answering code trusts a dense match only above a calibrated cosine and with a
-margin over the runner-up (see docs/nlu-pipeline.md).
+answering code decides with a classifier fitted on the same vectors
+(``classify``, knowledge/meaning.py), and trusts its best guide only above a
+calibrated probability and with a lead over the runner-up (docs/nlu-pipeline.md).
+The plain cosine order (``rank``) is what is fused with BM25.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from knowledge.meaning import MeaningClassifier
 from knowledge.text import normalize
 
 log = logging.getLogger(__name__)
@@ -168,7 +171,7 @@ def situation_lines(item: Any) -> list[str]:
 @dataclass(frozen=True)
 class DenseHit:
     guide_id: str
-    cosine: float
+    score: float  # the cosine in ``DenseIndex.rank``, the classifier's probability in ``DenseIndex.classify``
 
 
 @dataclass(frozen=True)
@@ -181,13 +184,13 @@ class DenseRanking:
 
     @property
     def margin(self) -> float:
-        """Cosine lead of the best guide over the runner-up: the model's certainty, since cosines are compressed."""
+        """Lead of the best guide over the runner-up: the model's certainty."""
         if len(self.hits) < 2:
             return 1.0 if self.hits else 0.0
-        return self.hits[0].cosine - self.hits[1].cosine
+        return self.hits[0].score - self.hits[1].score
 
-    def cosine_of(self, guide_id: str) -> float:
-        return next((h.cosine for h in self.hits if h.guide_id == guide_id), 0.0)
+    def score_of(self, guide_id: str) -> float:
+        return next((h.score for h in self.hits if h.guide_id == guide_id), 0.0)
 
 
 class DenseIndex:
@@ -217,9 +220,16 @@ class DenseIndex:
         self.embedded = 0  # how many texts this build had to embed (the rest came from the cache)
         self._matrix = self._vectors([text for _, text in pairs], embedder.passage, tag, cache)
         position = {guide_id: i for i, guide_id in enumerate(self._ids)}
+        self._position = position
         lines = [(position[g], normalize(text)) for g, text in situations if g in position and text.strip()]
         self._owners = np.array([owner for owner, _ in lines], dtype=np.int64)
         self._situations = self._vectors([text for _, text in lines], embedder.query, f"{tag}/query", cache)
+        # every passage and every situation line is one example of its guide
+        examples, owners = self._matrix, np.arange(len(self._ids), dtype=np.int64)
+        if len(self._owners):
+            examples = np.concatenate([self._situations, examples])
+            owners = np.concatenate([self._owners, owners])
+        self._classifier = MeaningClassifier(examples, owners, len(self._ids))
 
     def _vectors(
         self, texts: Sequence[str], embed: Callable[[str], np.ndarray], tag: str, cache: EmbeddingCache
@@ -238,8 +248,27 @@ class DenseIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def __contains__(self, guide_id: object) -> bool:
+        return guide_id in self._position
+
+    def classify(self, question: str, top_k: int = 5) -> DenseRanking:
+        """The guides the question most probably means, by the classifier learnt from the guides' texts.
+
+        Scores are probabilities (summing to one over the guides), sharper than
+        cosines where the guides share wording; answering decides with these.
+        """
+        text = normalize(question).strip()
+        if not text or not self._ids:
+            return DenseRanking([])
+        probabilities = self._classifier.probabilities(_unit(self._embedder.query(text)))
+        order = np.argsort(-probabilities, kind="stable")[:top_k]
+        return DenseRanking([DenseHit(self._ids[i], float(probabilities[i])) for i in order])
+
     def rank(self, question: str, top_k: int = 5, among: Sequence[str] | None = None) -> DenseRanking:
-        """The guides closest in meaning to the question, best first (optionally only ``among`` these ids)."""
+        """The guides closest in meaning to the question by cosine, best first (optionally only ``among`` these ids).
+
+        The plain retrieval order, used to fuse with BM25 over large answer sets.
+        """
         text = normalize(question).strip()
         if not text or not self._ids:
             return DenseRanking([])

@@ -59,8 +59,8 @@ def test_a_paraphrase_ranks_its_guide_near_the_top(
     index, names = demo_dense
     ranking = index.rank(question, top_k=3)
     assert expected in [names[h.guide_id] for h in ranking.hits]
-    assert all(0.0 < h.cosine <= 1.0 for h in ranking.hits)
-    assert ranking.hits == sorted(ranking.hits, key=lambda h: -h.cosine)
+    assert all(0.0 < h.score <= 1.0 for h in ranking.hits)
+    assert ranking.hits == sorted(ranking.hits, key=lambda h: -h.score)
 
 
 def test_vectors_are_cached_on_disk_and_only_changed_guides_are_embedded_again(
@@ -171,13 +171,21 @@ def test_the_switch_turns_the_dense_model_off(monkeypatch: pytest.MonkeyPatch) -
 
 
 class FixedMeaning:
-    """A dense index whose ranking is given: the test decides what the model 'thinks'."""
+    """A dense index whose ranking is given (as probabilities): the test decides what the model 'thinks'."""
 
     def __init__(self, ranking: list[tuple[str, float]]) -> None:
         self.ranking = ranking
 
-    def rank(self, question: str, top_k: int = 5, among: object = None) -> DenseRanking:
-        return DenseRanking([DenseHit(guide_id, cosine) for guide_id, cosine in self.ranking][:top_k])
+    def __len__(self) -> int:
+        return len(self.ranking)
+
+    def __contains__(self, guide_id: object) -> bool:
+        return any(g == guide_id for g, _ in self.ranking)
+
+    def classify(self, question: str, top_k: int = 5) -> DenseRanking:
+        return DenseRanking([DenseHit(guide_id, score) for guide_id, score in self.ranking][:top_k])
+
+    rank = classify
 
 
 def test_words_and_meaning_that_put_the_same_item_first_answer_together(
@@ -188,12 +196,58 @@ def test_words_and_meaning_that_put_the_same_item_first_answer_together(
     question = "工厂的废水要排出去"  # the words lean to 排污许可证核发, too weakly to answer alone
     words_only = answer_question(snapshot.index, snapshot.guides, question)
     assert words_only.kind != "guide"
-    agree = FixedMeaning([(ids["排污许可证核发"], 0.93), (ids["城市建筑垃圾处置核准"], 0.915)])
+    agree = FixedMeaning([(ids["排污许可证核发"], 0.6), (ids["城市建筑垃圾处置核准"], 0.4)])
     reply = answer_question(snapshot.index, snapshot.guides, question, dense=agree)  # type: ignore[arg-type]
     assert (reply.kind, reply.guide_name) == ("guide", "排污许可证核发")
     # the same weak lead for an item the words do not put first is no answer
-    disagree = FixedMeaning([(ids["城市建筑垃圾处置核准"], 0.93), (ids["排污许可证核发"], 0.915)])
+    disagree = FixedMeaning([(ids["城市建筑垃圾处置核准"], 0.6), (ids["排污许可证核发"], 0.4)])
     assert answer_question(snapshot.index, snapshot.guides, question, dense=disagree).kind != "guide"  # type: ignore[arg-type]
     # nor a lead too small to tell the two apart
-    close = FixedMeaning([(ids["排污许可证核发"], 0.93), (ids["城市建筑垃圾处置核准"], 0.925)])
+    close = FixedMeaning([(ids["排污许可证核发"], 0.55), (ids["城市建筑垃圾处置核准"], 0.45)])
     assert answer_question(snapshot.index, snapshot.guides, question, dense=close).kind != "guide"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("question", "words_pick", "meant"),
+    [
+        ("药店想卖血压计、血糖仪，要另外报什么吗", "药品零售企业经营许可证核发", "第二类医疗器械经营备案"),
+        ("便利店收银台想卖香烟", "食品经营许可证核发", "烟草专卖零售许可证核发"),
+    ],
+)
+def test_meaning_overrules_words_that_a_side_detail_misled(
+    demo_live_index: LiveIndex, question: str, words_pick: str, meant: str
+) -> None:
+    """A shop word (药店, 便利店) makes the words pick that shop's licence; the question is about the goods."""
+    snapshot = demo_live_index.current()
+    assert answer_question(snapshot.index, snapshot.guides, question).guide_name == words_pick
+    reply = answer_question(snapshot.index, snapshot.guides, question, dense=snapshot.dense)
+    assert (reply.kind, reply.guide_name) == ("guide", meant)
+
+
+def test_meaning_overrules_only_a_clear_gap_and_never_an_item_named_verbatim(
+    demo_live_index: LiveIndex,
+) -> None:
+    snapshot = demo_live_index.current()
+    ids = {g.name: g.id for g in snapshot.guides.values()}
+    question = "药店想卖血压计血糖仪"  # the words: 药店 -> the pharmacy licence
+    assert (
+        answer_question(snapshot.index, snapshot.guides, question).guide_name == "药品零售企业经营许可证核发"
+    )
+
+    def meaning(device: float, pharmacy: float) -> FixedMeaning:
+        other = (ids["食品经营许可证核发"], round(1.0 - device - pharmacy, 2))
+        ranked = sorted(
+            [(ids["第二类医疗器械经营备案"], device), (ids["药品零售企业经营许可证核发"], pharmacy), other],
+            key=lambda hit: -hit[1],
+        )
+        return FixedMeaning(ranked)
+
+    clear = answer_question(snapshot.index, snapshot.guides, question, dense=meaning(0.7, 0.2))  # type: ignore[arg-type]
+    assert clear.guide_name == "第二类医疗器械经营备案"
+    # a gap too small to trust keeps the words' choice
+    small = answer_question(snapshot.index, snapshot.guides, question, dense=meaning(0.6, 0.35))  # type: ignore[arg-type]
+    assert small.guide_name == "药品零售企业经营许可证核发"
+    # an item the user names verbatim is never overruled
+    named = "药品零售企业经营许可证核发要什么材料"
+    kept = answer_question(snapshot.index, snapshot.guides, named, dense=meaning(0.7, 0.2))  # type: ignore[arg-type]
+    assert kept.guide_name == "药品零售企业经营许可证核发"

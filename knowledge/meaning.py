@@ -1,0 +1,70 @@
+"""Which guide a question means: a linear classifier over sentence vectors, learnt from the guides' own texts.
+
+The encoder's cosines are compressed and shared wording pulls them together: every
+guide has lines like "要办什么证", so "药店想卖血压计" is nearly as close to the
+pharmacy licence as to the medical-device filing, and the best cosine leads by
+0.001-0.015 on most paraphrases. A logistic regression over the same vectors
+learns which directions tell the items apart (the goods, the trade, the event)
+and which do not (the template). Its examples are the guides themselves: each
+适用情形 line and each guide's passage is one example of its item. Nothing is
+downloaded and nothing is written by hand per question; it is refitted at every
+index build, in the background, so an administrator's new line counts at the
+next rebuild without retraining Rasa.
+
+Probabilities sum to one over the guides, so a question about something no guide
+covers still gets a distribution; answering trusts it only with a clear lead (see
+``Thresholds`` in answering.py and docs/nlu-pipeline.md for the calibration).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# weak regularisation: the examples are few per item (1-30) and the classes many. Chosen on
+# bench/tuning with bench/devset.yaml (C = 10 declined most paraphrases, 1000 answered unanswerable ones).
+REGULARISATION_C = 300.0
+MAX_ITERATIONS = 1000
+
+
+class MeaningClassifier:
+    """Probability of each guide given a question vector; fitted once, read by every message."""
+
+    def __init__(self, vectors: np.ndarray, labels: np.ndarray, n_items: int) -> None:
+        """``vectors``: unit vectors of the examples; ``labels``: the index of each one's item (0..n_items-1)."""
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression
+
+        self._n_items = n_items
+        self._model: LogisticRegression | None = None
+        present = np.unique(labels)
+        if len(present) < 2:  # one item (or none): nothing to tell apart, so no evidence for any
+            return
+        started = time.perf_counter()
+        model = LogisticRegression(C=REGULARISATION_C, max_iter=MAX_ITERATIONS)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model.fit(vectors, labels)
+        self._model = model
+        log.info(
+            "meaning classifier fitted",
+            extra={
+                "examples": int(len(labels)),
+                "items": int(len(present)),
+                "seconds": round(time.perf_counter() - started, 2),
+                # not converged: still usable (the weights are the last iterate), worth knowing at scale
+                "converged": not any(issubclass(w.category, ConvergenceWarning) for w in caught),
+            },
+        )
+
+    def probabilities(self, vector: np.ndarray) -> np.ndarray:
+        """One probability per item, in the order of the labels; all 0 when there was nothing to learn."""
+        result = np.zeros(self._n_items, dtype=np.float64)
+        if self._model is not None:
+            result[self._model.classes_] = self._model.predict_proba(vector.reshape(1, -1))[0]
+        return result
