@@ -27,6 +27,35 @@ from knowledge.text import has_meaningful_text, normalize
 
 
 @dataclass(frozen=True)
+class MeaningCut:
+    """When the meaning's best guide answers, on one scale (probability or cosine).
+
+    Its best guide answers when the lexical candidates include it (``floor``, ``margin``), alone when
+    surer still (``alone``, ``alone_margin``), settles a choice the words offer (``settle_margin``),
+    agrees with the words' own best guess (``agree_margin``), or overrules the words' pick when this
+    much surer of another item (``overrule_gap``) and ahead of its runner-up (``overrule_margin``).
+    """
+
+    floor: float
+    margin: float
+    alone: float
+    alone_margin: float
+    settle_margin: float
+    agree_margin: float
+    overrule_gap: float
+    overrule_margin: float
+
+
+# the classifier's probabilities (knowledge/meaning.py), used when most guides have 适用情形 to learn
+# from. The cosine cut carried over by probability = (cosine - 0.85) / 0.07; chosen on bench/tuning
+# and the dev set (docs/nlu-pipeline.md). Above a 0.57 floor the lead is at least 0.14: the floor binds.
+PROBABILITY_CUT = MeaningCut(0.57, 0.29, 0.86, 0.43, 0.21, 0.14, 0.29, 0.14)
+# cosines, compressed (unrelated questions reach 0.88-0.89): for guides without 适用情形, where the
+# classifier has one example per guide and did worse (tuning sets without situations: 111 -> 100 of 180)
+COSINE_CUT = MeaningCut(0.89, 0.02, 0.91, 0.03, 0.015, 0.01, 0.02, 0.01)
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """Where answering stops and asking begins; see docs/benchmarks.md for how they were chosen."""
 
@@ -39,18 +68,10 @@ class Thresholds:
     choose_ratio: float = 0.6  # candidates offered score at least this share of the best
     max_choices: int = 4
     trusted_intent: float = 0.8  # above this the model's aspect wins over keywords
-    # what the question means, as the classifier's probability over the full guides (knowledge/meaning.py):
-    # its best guide answers when the lexical candidates include it, or alone at a higher probability,
-    # and only with a clear lead over the runner-up. Chosen on bench/tuning and the dev set
-    # (docs/nlu-pipeline.md); looser values answered unanswerable questions there.
-    meaning_floor: float = 0.57
-    meaning_margin: float = 0.29
-    meaning_alone: float = 0.86
-    meaning_alone_margin: float = 0.43
-    meaning_settle_margin: float = 0.21  # to settle a choice the words offer, meaning must be clearly ahead
-    meaning_agree_margin: float = 0.14  # words and meaning put the same item first: two weak signals agree
-    meaning_overrule_gap: float = 0.29  # this much surer of another item than of the words' pick overrules
-    meaning_overrule_margin: float = 0.14  # ... when that item also leads the meaning's runner-up
+    # when the meaning answers: on the classifier's probabilities when the guides teach it, on cosines
+    # otherwise (see MeaningCut)
+    by_probability: MeaningCut = field(default_factory=lambda: PROBABILITY_CUT)
+    by_cosine: MeaningCut = field(default_factory=lambda: COSINE_CUT)
     # a question leaves the item under discussion when it has this many words that name topics in
     # the knowledge base and that the item's guide never uses ("厂房租赁补贴" after 食品经营许可证核发)
     new_topic_words: int = 2
@@ -159,7 +180,7 @@ def answer_question(
     confidence = result.confidence if not result.is_empty else 1.0
     meaning: list[str] = []  # the dense model's order, when the words chose no item
     if guide_id is None and dense is not None and not result.is_empty:
-        ranking = dense.classify(normalized, top_k=DENSE_TOP_K)
+        ranking = dense.meaning(normalized, top_k=DENSE_TOP_K)
         meaning = [hit.guide_id for hit in ranking.hits]
         guide_id, confidence = _dense_pick(ranking, result, thresholds, confidence)
     if guide_id is not None and guide_id in guides:
@@ -205,22 +226,23 @@ def _dense_pick(
     best = ranking.best
     if best is None:
         return None, confidence
+    cut = th.by_probability if ranking.probabilities else th.by_cosine
     # the words' own best guess, from the guides' texts, and the meaning's are the same item; not when
     # names explain the question and tie ("规划许可": two items' names), which the user settles
     words_first = result.best is not None and result.best.guide_id == best.guide_id
     agreed = words_first and not decided_by_names(result)
-    if agreed and best.score >= th.meaning_floor and ranking.margin >= th.meaning_agree_margin:
+    if agreed and best.score >= cut.floor and ranking.margin >= cut.agree_margin:
         return best.guide_id, best.score
     words_agree = best.guide_id in {h.guide_id for h in result.hits}  # the words point there too, weakly
     if result.confidence >= th.choose_confidence:
         # the words fit several items (规划许可: 建设工程… or 建设用地…): the user chooses unless meaning is clear
-        floor, margin = th.meaning_floor, th.meaning_settle_margin
+        floor, margin = cut.floor, cut.settle_margin
         if not words_agree:
             return None, confidence
     elif words_agree:
-        floor, margin = th.meaning_floor, th.meaning_margin
+        floor, margin = cut.floor, cut.margin
     else:
-        floor, margin = th.meaning_alone, th.meaning_alone_margin
+        floor, margin = cut.alone, cut.alone_margin
     if best.score >= floor and ranking.margin >= margin:
         return best.guide_id, best.score
     return None, confidence
@@ -239,12 +261,13 @@ def _meaning_overrules(
     """
     if guide_id in result.mentioned or guide_id not in dense:
         return guide_id
-    ranking = dense.classify(text, top_k=len(dense))
+    ranking = dense.meaning(text, top_k=len(dense))
+    cut = th.by_probability if ranking.probabilities else th.by_cosine
     best = ranking.best
-    if best is None or best.guide_id == guide_id or best.score < th.meaning_floor:
+    if best is None or best.guide_id == guide_id or best.score < cut.floor:
         return guide_id
     gap = best.score - ranking.score_of(guide_id)
-    if gap >= th.meaning_overrule_gap and ranking.margin >= th.meaning_overrule_margin:
+    if gap >= cut.overrule_gap and ranking.margin >= cut.overrule_margin:
         return best.guide_id
     return guide_id
 

@@ -177,6 +177,7 @@ class DenseHit:
 @dataclass(frozen=True)
 class DenseRanking:
     hits: list[DenseHit]
+    probabilities: bool = False  # scores are the classifier's probabilities, not cosines
 
     @property
     def best(self) -> DenseHit | None:
@@ -224,12 +225,18 @@ class DenseIndex:
         lines = [(position[g], normalize(text)) for g, text in situations if g in position and text.strip()]
         self._owners = np.array([owner for owner, _ in lines], dtype=np.int64)
         self._situations = self._vectors([text for _, text in lines], embedder.query, f"{tag}/query", cache)
-        # every passage and every situation line is one example of its guide
-        examples, owners = self._matrix, np.arange(len(self._ids), dtype=np.int64)
-        if len(self._owners):
-            examples = np.concatenate([self._situations, examples])
-            owners = np.concatenate([self._owners, owners])
-        self._classifier = MeaningClassifier(examples, owners, len(self._ids))
+        # the classifier learns from the guides' 适用情形; with one example per guide (its passage) it did
+        # worse than cosines, so it decides only when most guides have lines of their own
+        taught = len(np.unique(self._owners)) if len(self._owners) else 0
+        self.learnt = bool(self._ids) and taught * 2 >= len(self._ids)
+        self._classifier: MeaningClassifier | None = None
+        if self.learnt:
+            # every passage and every situation line is one example of its guide
+            self._classifier = MeaningClassifier(
+                np.concatenate([self._situations, self._matrix]),
+                np.concatenate([self._owners, np.arange(len(self._ids), dtype=np.int64)]),
+                len(self._ids),
+            )
 
     def _vectors(
         self, texts: Sequence[str], embed: Callable[[str], np.ndarray], tag: str, cache: EmbeddingCache
@@ -251,18 +258,24 @@ class DenseIndex:
     def __contains__(self, guide_id: object) -> bool:
         return guide_id in self._position
 
+    def meaning(self, question: str, top_k: int = 5) -> DenseRanking:
+        """What answering decides with: the classifier when the guides taught it, else the cosine order."""
+        return self.classify(question, top_k) if self.learnt else self.rank(question, top_k)
+
     def classify(self, question: str, top_k: int = 5) -> DenseRanking:
         """The guides the question most probably means, by the classifier learnt from the guides' texts.
 
         Scores are probabilities (summing to one over the guides), sharper than
-        cosines where the guides share wording; answering decides with these.
+        cosines where the guides share wording. Empty when nothing was learnt.
         """
         text = normalize(question).strip()
-        if not text or not self._ids:
-            return DenseRanking([])
+        if not text or self._classifier is None:
+            return DenseRanking([], probabilities=True)
         probabilities = self._classifier.probabilities(_unit(self._embedder.query(text)))
         order = np.argsort(-probabilities, kind="stable")[:top_k]
-        return DenseRanking([DenseHit(self._ids[i], float(probabilities[i])) for i in order])
+        return DenseRanking(
+            [DenseHit(self._ids[i], float(probabilities[i])) for i in order], probabilities=True
+        )
 
     def rank(self, question: str, top_k: int = 5, among: Sequence[str] | None = None) -> DenseRanking:
         """The guides closest in meaning to the question by cosine, best first (optionally only ``among`` these ids).

@@ -182,10 +182,11 @@ class FixedMeaning:
     def __contains__(self, guide_id: object) -> bool:
         return any(g == guide_id for g, _ in self.ranking)
 
-    def classify(self, question: str, top_k: int = 5) -> DenseRanking:
-        return DenseRanking([DenseHit(guide_id, score) for guide_id, score in self.ranking][:top_k])
+    def meaning(self, question: str, top_k: int = 5) -> DenseRanking:
+        hits = [DenseHit(guide_id, score) for guide_id, score in self.ranking][:top_k]
+        return DenseRanking(hits, probabilities=True)
 
-    rank = classify
+    rank = classify = meaning
 
 
 def test_words_and_meaning_that_put_the_same_item_first_answer_together(
@@ -251,3 +252,17 @@ def test_meaning_overrules_only_a_clear_gap_and_never_an_item_named_verbatim(
     named = "药品零售企业经营许可证核发要什么材料"
     kept = answer_question(snapshot.index, snapshot.guides, named, dense=meaning(0.7, 0.2))  # type: ignore[arg-type]
     assert kept.guide_name == "药品零售企业经营许可证核发"
+
+
+def test_the_classifier_decides_only_when_the_guides_taught_it(
+    demo_dense: tuple[DenseIndex, dict[str, str]], demo_live_index: LiveIndex
+) -> None:
+    """Guides without 适用情形 give the classifier one example each, where cosines did better."""
+    bare, _ = demo_dense  # passages only
+    assert not bare.learnt
+    assert not bare.meaning("开饭店要办什么证").probabilities
+    assert bare.classify("开饭店要办什么证").hits == []
+    taught = demo_live_index.current().dense
+    assert taught is not None and taught.learnt
+    ranking = taught.meaning("开饭店要办什么证")
+    assert ranking.probabilities and 0.0 < sum(h.score for h in ranking.hits) <= 1.0 + 1e-9
