@@ -206,6 +206,12 @@ def test_words_and_meaning_that_put_the_same_item_first_answer_together(
     # nor a lead too small to tell the two apart
     close = FixedMeaning([(ids["排污许可证核发"], 0.55), (ids["城市建筑垃圾处置核准"], 0.45)])
     assert answer_question(snapshot.index, snapshot.guides, question, dense=close).kind != "guide"  # type: ignore[arg-type]
+    # agreeing, a less probable item still answers when nothing else comes near it; a guess does not
+    clear = FixedMeaning([(ids["排污许可证核发"], 0.45), (ids["城市建筑垃圾处置核准"], 0.1)])
+    reply = answer_question(snapshot.index, snapshot.guides, question, dense=clear)  # type: ignore[arg-type]
+    assert (reply.kind, reply.guide_name) == ("guide", "排污许可证核发")
+    guess = FixedMeaning([(ids["排污许可证核发"], 0.35), (ids["城市建筑垃圾处置核准"], 0.1)])
+    assert answer_question(snapshot.index, snapshot.guides, question, dense=guess).kind != "guide"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
