@@ -44,12 +44,14 @@ class MeaningCut:
     agree_margin: float
     overrule_gap: float
     overrule_margin: float
-    agree_floor: float = 0.0  # the agreement's own floor; 0 means ``floor``
+    agree_floor: float | None = None  # the agreement's own floor; None: ``floor``
 
 
 # the classifier's probabilities (knowledge/meaning.py), used when most guides have 适用情形 to learn
 # from. The cosine cut carried over by probability = (cosine - 0.85) / 0.07; chosen on bench/tuning
-# and the dev set (docs/nlu-pipeline.md). Above a 0.57 floor the lead is at least 0.14: the floor binds.
+# and the dev set (docs/nlu-pipeline.md). Probabilities sum to one, so a best guide at 0.57 already
+# leads by 0.14 (the agree and overrule margins); the 0.29 and 0.21 margins still bind up to 0.645
+# and 0.605.
 # When the words' own best guess is the same item, 0.4 is enough ("小超市想进点香烟卖": 0.50, next 0.09).
 PROBABILITY_CUT = MeaningCut(0.57, 0.29, 0.86, 0.43, 0.21, 0.14, 0.29, 0.14, agree_floor=0.4)
 # cosines, compressed (unrelated questions reach 0.88-0.89): for guides without 适用情形, where the
@@ -177,10 +179,10 @@ def answer_question(
     current = context.guide_id
     if current is not None and guide_id == current and current in guides and not result.is_empty:
         guide_id = _elliptical_switch(index, result, guides[current].name, current, thresholds) or guide_id
-    if guide_id is not None and dense is not None and guide_id != context.guide_id:
-        guide_id = _meaning_overrules(dense, normalized, result, guide_id, thresholds)
     confidence = result.confidence if not result.is_empty else 1.0
-    meaning: list[str] = []  # the dense model's order, when the words chose no item
+    if guide_id is not None and dense is not None and guide_id != context.guide_id:
+        guide_id, confidence = _meaning_overrules(dense, normalized, result, guide_id, thresholds, confidence)
+    meaning: list[str] = []  # the meaning's order (DenseIndex.meaning), when the words chose no item
     if guide_id is None and dense is not None and not result.is_empty:
         ranking = dense.meaning(normalized, top_k=DENSE_TOP_K)
         meaning = [hit.guide_id for hit in ranking.hits]
@@ -233,7 +235,8 @@ def _dense_pick(
     # names explain the question and tie ("规划许可": two items' names), which the user settles
     words_first = result.best is not None and result.best.guide_id == best.guide_id
     agreed = words_first and not decided_by_names(result)
-    if agreed and best.score >= (cut.agree_floor or cut.floor) and ranking.margin >= cut.agree_margin:
+    agree_floor = cut.floor if cut.agree_floor is None else cut.agree_floor
+    if agreed and best.score >= agree_floor and ranking.margin >= cut.agree_margin:
         return best.guide_id, best.score
     words_agree = best.guide_id in {h.guide_id for h in result.hits}  # the words point there too, weakly
     if result.confidence >= th.choose_confidence:
@@ -251,27 +254,28 @@ def _dense_pick(
 
 
 def _meaning_overrules(
-    dense: DenseIndex, text: str, result: SearchResult, guide_id: str, th: Thresholds
-) -> str:
+    dense: DenseIndex, text: str, result: SearchResult, guide_id: str, th: Thresholds, confidence: float
+) -> tuple[str, float]:
     """The item the words picked, or the one the question clearly means when the words were misled.
 
     "药店想卖血压计" picks the pharmacy licence by 药店, "便利店收银台想卖香烟" the
     food licence by 便利店. The meaning is much closer to another guide (第二类医疗器械
     经营备案, 烟草专卖零售许可证核发) than to the words' pick and ahead of its own
     runner-up. An item named verbatim, or a name-only catalogue entry the model
-    never embedded, stays the words' choice.
+    never embedded, stays the words' choice (with the words' ``confidence``).
     """
+    kept = guide_id, confidence
     if guide_id in result.mentioned or guide_id not in dense:
-        return guide_id
+        return kept
     ranking = dense.meaning(text, top_k=len(dense))
     cut = th.by_probability if ranking.probabilities else th.by_cosine
     best = ranking.best
     if best is None or best.guide_id == guide_id or best.score < cut.floor:
-        return guide_id
+        return kept
     gap = best.score - ranking.score_of(guide_id)
     if gap >= cut.overrule_gap and ranking.margin >= cut.overrule_margin:
-        return best.guide_id
-    return guide_id
+        return best.guide_id, best.score
+    return kept
 
 
 def _guide_words(guide: GuideLike) -> str:

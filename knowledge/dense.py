@@ -17,7 +17,9 @@ The cosines of this model are compressed (most pairs score 0.80–0.92), so the
 answering code decides with a classifier fitted on the same vectors
 (``classify``, knowledge/meaning.py), and trusts its best guide only above a
 calibrated probability and with a lead over the runner-up (docs/nlu-pipeline.md).
-The plain cosine order (``rank``) is what is fused with BM25.
+The plain cosine order (``rank``) is what knowledge/fusion.py fuses with BM25;
+``meaning`` is what answering reads (the classifier's, or cosines when it has
+not learnt).
 """
 
 from __future__ import annotations
@@ -211,12 +213,17 @@ class DenseIndex:
         embedder: Embedder,
         cache: EmbeddingCache,
         situations: Iterable[tuple[str, str]] = (),
+        groups: Mapping[str, str] | None = None,
     ) -> None:
         """``passages``: (guide id, passage_text) of every item with a full guide; ``situations``:
-        (guide id, one 适用情形 line) of the same items."""
+        (guide id, one 适用情形 line) of the same items; ``groups``: guide id -> the item it is a copy
+        of (its normalised name): regional copies of one item count as one guide in the rankings."""
         self._embedder = embedder
         pairs = list(passages)
         self._ids = [guide_id for guide_id, _ in pairs]
+        keys = [(groups or {}).get(guide_id, guide_id) for guide_id in self._ids]
+        index_of = {key: n for n, key in enumerate(dict.fromkeys(keys))}
+        self._group = np.array([index_of[key] for key in keys], dtype=np.int64)
         tag = getattr(embedder, "tag", MODEL_TAG)
         self.embedded = 0  # how many texts this build had to embed (the rest came from the cache)
         self._matrix = self._vectors([text for _, text in pairs], embedder.passage, tag, cache)
@@ -226,9 +233,10 @@ class DenseIndex:
         self._owners = np.array([owner for owner, _ in lines], dtype=np.int64)
         self._situations = self._vectors([text for _, text in lines], embedder.query, f"{tag}/query", cache)
         # the classifier learns from the guides' 适用情形; with one example per guide (its passage) it did
-        # worse than cosines, so it decides only when most guides have lines of their own
+        # worse than cosines, so it decides only when most guides have lines of their own, and only
+        # when there are two items to tell apart (copies of one item would share all its probability)
         taught = len(np.unique(self._owners)) if len(self._owners) else 0
-        self.learnt = bool(self._ids) and taught * 2 >= len(self._ids)
+        self.learnt = len(index_of) >= 2 and taught * 2 >= len(self._ids)
         self._classifier: MeaningClassifier | None = None
         if self.learnt:
             # every passage and every situation line is one example of its guide
@@ -266,21 +274,39 @@ class DenseIndex:
         """The guides the question most probably means, by the classifier learnt from the guides' texts.
 
         Scores are probabilities (summing to one over the guides), sharper than
-        cosines where the guides share wording. Empty when nothing was learnt.
+        cosines where the guides share wording. Regional copies of one item are one
+        hit, their probabilities added, named by the likeliest copy. Empty when the
+        index has not ``learnt``.
         """
         text = normalize(question).strip()
         if not text or self._classifier is None:
             return DenseRanking([], probabilities=True)
         probabilities = self._classifier.probabilities(_unit(self._embedder.query(text)))
-        order = np.argsort(-probabilities, kind="stable")[:top_k]
-        return DenseRanking(
-            [DenseHit(self._ids[i], float(probabilities[i])) for i in order], probabilities=True
-        )
+        per_group = np.zeros(int(self._group.max()) + 1, dtype=np.float64)
+        np.add.at(per_group, self._group, probabilities)
+        order = (int(i) for i in np.argsort(-probabilities, kind="stable"))
+        hits = [
+            DenseHit(self._ids[i], float(per_group[self._group[i]])) for i in self._first_of_each_group(order)
+        ]
+        hits.sort(key=lambda hit: -hit.score)
+        return DenseRanking(hits[:top_k], probabilities=True)
+
+    def _first_of_each_group(self, order: Iterable[int]) -> list[int]:
+        """Positions in ``order`` whose item has not been seen before: one copy per item."""
+        seen: set[int] = set()
+        first: list[int] = []
+        for i in order:
+            group = int(self._group[i])
+            if group not in seen:
+                seen.add(group)
+                first.append(int(i))
+        return first
 
     def rank(self, question: str, top_k: int = 5, among: Sequence[str] | None = None) -> DenseRanking:
         """The guides closest in meaning to the question by cosine, best first (optionally only ``among`` these ids).
 
         The plain retrieval order, used to fuse with BM25 over large answer sets.
+        Regional copies of one item are one hit, the closest copy.
         """
         text = normalize(question).strip()
         if not text or not self._ids:
@@ -291,13 +317,9 @@ class DenseIndex:
             best_situation = np.full(len(self._ids), -1.0, dtype=np.float32)
             np.maximum.at(best_situation, self._owners, self._situations @ asked)
             cosines = np.maximum(cosines, best_situation)
-        order = np.argsort(-cosines)
         allowed = set(among) if among is not None else None
-        hits = [
-            DenseHit(self._ids[i], float(cosines[i]))
-            for i in order
-            if allowed is None or self._ids[i] in allowed
-        ]
+        order = [int(i) for i in np.argsort(-cosines) if allowed is None or self._ids[i] in allowed]
+        hits = [DenseHit(self._ids[i], float(cosines[i])) for i in self._first_of_each_group(order)]
         return DenseRanking(hits[:top_k])
 
 

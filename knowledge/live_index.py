@@ -34,6 +34,7 @@ from knowledge.models import GuideItem, KnowledgeState
 from knowledge.search import GuideEntry, GuideIndex, guide_text
 from knowledge.settings import Settings
 from knowledge.synonyms import DEFAULT_SYNONYMS_PATH, SynonymTable
+from knowledge.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def load_snapshot(
             embedder,
             cache if cache is not None else EmbeddingCache(),
             [(item.id, line) for item in items if item.has_guide for line in situation_lines(item)],
+            {item.id: normalize(item.name) for item in items if item.has_guide},
         )
         if embedder is not None
         else None

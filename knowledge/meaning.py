@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 
 import numpy as np
 
@@ -37,7 +36,6 @@ class MeaningClassifier:
 
     def __init__(self, vectors: np.ndarray, labels: np.ndarray, n_items: int) -> None:
         """``vectors``: unit vectors of the examples; ``labels``: the index of each one's item (0..n_items-1)."""
-        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
         self._n_items = n_items
@@ -47,9 +45,9 @@ class MeaningClassifier:
             return
         started = time.perf_counter()
         model = LogisticRegression(C=REGULARISATION_C, max_iter=MAX_ITERATIONS)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            model.fit(vectors, labels)
+        # (no warnings.catch_warnings here: it swaps process-wide state, and this runs on the rebuild
+        # thread while messages are answered; sklearn's ConvergenceWarning is reported as "converged")
+        model.fit(vectors, labels)
         self._model = model
         log.info(
             "meaning classifier fitted",
@@ -58,7 +56,7 @@ class MeaningClassifier:
                 "items": int(len(present)),
                 "seconds": round(time.perf_counter() - started, 2),
                 # not converged: still usable (the weights are the last iterate), worth knowing at scale
-                "converged": not any(issubclass(w.category, ConvergenceWarning) for w in caught),
+                "converged": bool((model.n_iter_ < MAX_ITERATIONS).all()),
             },
         )
 

@@ -1,9 +1,10 @@
-"""The meaning classifier: learns what tells guides apart where their cosines barely differ."""
+"""The meaning classifier: learns what tells guides apart where their cosines barely differ, and when it is used."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from knowledge.dense import DenseIndex, EmbeddingCache
 from knowledge.meaning import MeaningClassifier
 
 
@@ -51,3 +52,55 @@ def test_a_single_item_gives_no_evidence_for_anything() -> None:
     only = labels == 0
     classifier = MeaningClassifier(vectors[only], labels[only], n_items=1)
     assert classifier.probabilities(vectors[0]).tolist() == [0.0]
+
+
+class TopicEmbedder:
+    """A stand-in for the e5 model: a text's vector counts the topics it mentions."""
+
+    tag = "topics"
+    topics = ("废水", "工人", "渣土", "香烟")
+
+    def _vector(self, text: str) -> np.ndarray:
+        return np.array([text.count(t) for t in self.topics] + [0.1], dtype=np.float32)
+
+    def query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def passage(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+def _index(
+    passages: list[tuple[str, str]], situations: list[tuple[str, str]], groups: dict[str, str] | None = None
+) -> DenseIndex:
+    return DenseIndex(passages, TopicEmbedder(), EmbeddingCache(None), situations, groups)
+
+
+def test_the_classifier_is_used_from_half_the_guides_taught_and_two_items() -> None:
+    passages = [("P", "排污 废水"), ("W", "社保 工人"), ("Z", "渣土"), ("T", "香烟")]
+    two_taught = [("P", "车间废水要排"), ("W", "新来的工人")]
+    one_taught = [("P", "车间废水要排")]
+    assert _index(passages, two_taught).learnt  # 2 of 4
+    assert not _index(passages, one_taught).learnt  # 1 of 4: cosines answer
+    assert not _index(passages, one_taught).meaning("废水").probabilities
+    # one guide, however well taught, has nothing to be told apart from: it must not vouch for itself
+    alone = _index([("P", "排污 废水")], [("P", "车间废水要排"), ("P", "废水处理")])
+    assert not alone.learnt and alone.classify("废水").hits == []
+
+
+def test_regional_copies_of_one_item_share_its_probability_and_its_cosine() -> None:
+    """Two districts' copies of 排污许可 are one answer to "废水": they must not halve each other's probability."""
+    passages = [("P-east", "排污 废水"), ("P-west", "排污 废水"), ("W", "社保 工人"), ("Z", "渣土")]
+    lines = [(g, "车间的废水要往外排") for g in ("P-east", "P-west")] + [
+        ("W", "新来的工人"),
+        ("Z", "拆房的渣土"),
+    ]
+    groups = {"P-east": "排污许可", "P-west": "排污许可", "W": "社保", "Z": "渣土"}
+    grouped = _index(passages, lines, groups)
+    ranking = grouped.classify("厂里的废水", top_k=4)
+    firsts = [h.guide_id[:1] for h in ranking.hits]
+    assert firsts[0] == "P" and sorted(firsts) == ["P", "W", "Z"]  # one hit for the two copies
+    split = _index(passages, lines).classify("厂里的废水", top_k=4)
+    assert ranking.hits[0].score > split.hits[0].score + 0.2  # not halved between the copies
+    by_cosine = [h.guide_id[:1] for h in grouped.rank("厂里的废水", top_k=4).hits]
+    assert by_cosine[0] == "P" and sorted(by_cosine) == ["P", "W", "Z"]
