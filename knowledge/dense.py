@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from knowledge.meaning import MeaningClassifier
+from knowledge.meaning import FittedClassifiers, MeaningClassifier
 from knowledge.text import normalize
 
 log = logging.getLogger(__name__)
@@ -214,10 +214,12 @@ class DenseIndex:
         cache: EmbeddingCache,
         situations: Iterable[tuple[str, str]] = (),
         groups: Mapping[str, str] | None = None,
+        classifiers: FittedClassifiers | None = None,
     ) -> None:
         """``passages``: (guide id, passage_text) of every item with a full guide; ``situations``:
         (guide id, one 适用情形 line) of the same items; ``groups``: guide id -> the item it is a copy
-        of (its normalised name): regional copies of one item count as one guide in the rankings."""
+        of (its normalised name): regional copies of one item count as one guide in the rankings;
+        ``classifiers``: earlier fits to reuse when the examples are the same."""
         self._embedder = embedder
         pairs = list(passages)
         self._ids = [guide_id for guide_id, _ in pairs]
@@ -240,11 +242,10 @@ class DenseIndex:
         self._classifier: MeaningClassifier | None = None
         if self.learnt:
             # every passage and every situation line is one example of its guide
-            self._classifier = MeaningClassifier(
-                np.concatenate([self._situations, self._matrix]),
-                np.concatenate([self._owners, np.arange(len(self._ids), dtype=np.int64)]),
-                len(self._ids),
-            )
+            examples = np.concatenate([self._situations, self._matrix])
+            labels = np.concatenate([self._owners, np.arange(len(self._ids), dtype=np.int64)])
+            fit = classifiers.get if classifiers is not None else MeaningClassifier
+            self._classifier = fit(examples, labels, len(self._ids))
 
     def _vectors(
         self, texts: Sequence[str], embed: Callable[[str], np.ndarray], tag: str, cache: EmbeddingCache

@@ -30,6 +30,7 @@ from knowledge.dense import (
     passage_text,
     situation_lines,
 )
+from knowledge.meaning import FittedClassifiers
 from knowledge.models import GuideItem, KnowledgeState
 from knowledge.search import GuideEntry, GuideIndex, guide_text
 from knowledge.settings import Settings
@@ -76,6 +77,7 @@ def load_snapshot(
     *,
     embedder: Embedder | None = None,
     cache: EmbeddingCache | None = None,
+    classifiers: FittedClassifiers | None = None,
 ) -> Snapshot:
     """Read every item once and index it; with an embedder, also embed the full guides (cached)."""
     revision = read_revision(session)
@@ -90,6 +92,7 @@ def load_snapshot(
             cache if cache is not None else EmbeddingCache(),
             [(item.id, line) for item in items if item.has_guide for line in situation_lines(item)],
             {item.id: normalize(item.name) for item in items if item.has_guide},
+            classifiers,
         )
         if embedder is not None
         else None
@@ -115,6 +118,7 @@ class LiveIndex:
         settings = settings or Settings.from_env()
         self._embedder: Embedder | None = E5Embedder() if settings.dense else None
         self._cache = EmbeddingCache(settings.embedding_cache)  # shared by every rebuild of this process
+        self._classifiers = FittedClassifiers()  # likewise: a rebuild that changed no vector reuses the fit
         self._builder = builder or self._build
         self._first_lock = threading.Lock()
         self._build_lock = threading.Lock()  # held by the one running build
@@ -152,6 +156,11 @@ class LiveIndex:
                 return snapshot
             self._check(snapshot)
             time.sleep(0.01)
+
+    @property
+    def classifier_fits(self) -> int:
+        """How many times this process fitted the meaning classifier (a rebuild that changed no vector reuses it)."""
+        return self._classifiers.fitted
 
     @property
     def building(self) -> bool:
@@ -200,5 +209,9 @@ class LiveIndex:
 
     def _build(self, session: Session) -> Snapshot:
         return load_snapshot(
-            session, SynonymTable.load(self._synonyms_path), embedder=self._embedder, cache=self._cache
+            session,
+            SynonymTable.load(self._synonyms_path),
+            embedder=self._embedder,
+            cache=self._cache,
+            classifiers=self._classifiers,
         )

@@ -18,7 +18,9 @@ covers still gets a distribution; answering trusts it only with a clear lead (se
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 import time
 
 import numpy as np
@@ -66,3 +68,33 @@ class MeaningClassifier:
         if self._model is not None:
             result[self._model.classes_] = self._model.predict_proba(vector.reshape(1, -1))[0]
         return result
+
+
+class FittedClassifiers:
+    """The last fits of one process, by a hash of their examples: a rebuild that changed no guide's
+    vectors (a fee, a phone number, a catalogue import) reuses the fit instead of paying for it again
+    (minutes at a thousand full guides, docs/nlu-pipeline.md)."""
+
+    def __init__(self, keep: int = 2) -> None:
+        self._keep = keep
+        self._fits: dict[str, MeaningClassifier] = {}
+        self._lock = threading.Lock()
+        self.fitted = 0  # how many fits this cache had to make (the rest were reused)
+
+    def get(self, vectors: np.ndarray, labels: np.ndarray, n_items: int) -> MeaningClassifier:
+        digest = hashlib.sha256()
+        digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+        digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
+        digest.update(str(n_items).encode())
+        key = digest.hexdigest()
+        with self._lock:
+            known = self._fits.get(key)
+        if known is not None:
+            return known
+        classifier = MeaningClassifier(vectors, labels, n_items)
+        with self._lock:
+            self._fits[key] = classifier
+            self.fitted += 1
+            while len(self._fits) > self._keep:
+                self._fits.pop(next(iter(self._fits)))
+        return classifier

@@ -273,3 +273,29 @@ def test_the_classifier_decides_only_when_the_guides_taught_it(
     ranking = taught.meaning("开饭店要办什么证", top_k=len(taught))
     assert ranking.probabilities and abs(sum(h.score for h in ranking.hits) - 1.0) < 1e-6
     assert len(ranking.hits) == len(taught)  # every demo guide is an item of its own
+
+
+def test_a_rebuild_that_changed_no_guide_text_reuses_the_classifier(
+    session_factory: sessionmaker, demo_records: list[GuideRecord]
+) -> None:
+    """A fee edited is a new revision but the same vectors: no refit (minutes at a thousand guides)."""
+    with session_factory.begin() as session:
+        import_records(session=session, records=demo_records, source="demo")
+    live = LiveIndex(session_factory, check_interval=0)
+    first = live.current()
+    assert first.dense is not None and first.dense.learnt and live.classifier_fits == 1
+    tobacco = next(r for r in demo_records if r.name == "烟草专卖零售许可证核发")
+
+    def edit(**changes: object) -> None:
+        with session_factory.begin() as session:
+            row = get_guide(session=session, guide_id=tobacco.id)
+            assert row is not None
+            edited = dataclasses.replace(GuideRecord.from_item(row), **changes)  # type: ignore[arg-type]
+            import_records(session=session, records=[edited], source="admin edit")
+        live.wait_until_current(timeout=120)
+
+    edit(fee="不收费（示例：收费标准调整后仍不收费）")
+    assert live.current().revision != first.revision
+    assert live.classifier_fits == 1
+    edit(situations=(*tobacco.situations, "烟酒店想续办零售许可"))
+    assert live.classifier_fits == 2
