@@ -74,11 +74,15 @@ class Thresholds:
     trusted_intent: float = 0.8  # above this the model's aspect wins over keywords
     # when the meaning answers: on the classifier's probabilities when the guides teach it, on cosines
     # otherwise (see MeaningCut)
-    by_probability: MeaningCut = field(default_factory=lambda: PROBABILITY_CUT)
-    by_cosine: MeaningCut = field(default_factory=lambda: COSINE_CUT)
+    by_probability: MeaningCut = PROBABILITY_CUT
+    by_cosine: MeaningCut = COSINE_CUT
     # a question leaves the item under discussion when it has this many words that name topics in
     # the knowledge base and that the item's guide never uses ("厂房租赁补贴" after 食品经营许可证核发)
     new_topic_words: int = 2
+
+    def cut_for(self, ranking: DenseRanking) -> MeaningCut:
+        """The cut on the scale the ranking's scores are on."""
+        return self.by_probability if ranking.probabilities else self.by_cosine
 
 
 @dataclass(frozen=True)
@@ -230,7 +234,7 @@ def _dense_pick(
     best = ranking.best
     if best is None:
         return None, confidence
-    cut = th.by_probability if ranking.probabilities else th.by_cosine
+    cut = th.cut_for(ranking)
     # the words' own best guess, from the guides' texts, and the meaning's are the same item; not when
     # names explain the question and tie ("规划许可": two items' names), which the user settles
     words_first = result.best is not None and result.best.guide_id == best.guide_id
@@ -268,7 +272,7 @@ def _meaning_overrules(
     if guide_id in result.mentioned or guide_id not in dense:
         return kept
     ranking = dense.meaning(text, top_k=len(dense))
-    cut = th.by_probability if ranking.probabilities else th.by_cosine
+    cut = th.cut_for(ranking)
     best = ranking.best
     if best is None or best.guide_id == guide_id or best.score < cut.floor:
         return kept

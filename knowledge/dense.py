@@ -285,23 +285,15 @@ class DenseIndex:
         probabilities = self._classifier.probabilities(_unit(self._embedder.query(text)))
         per_group = np.zeros(int(self._group.max()) + 1, dtype=np.float64)
         np.add.at(per_group, self._group, probabilities)
-        order = (int(i) for i in np.argsort(-probabilities, kind="stable"))
-        hits = [
-            DenseHit(self._ids[i], float(per_group[self._group[i]])) for i in self._first_of_each_group(order)
-        ]
+        likeliest_copies = self._first_of_each_group(np.argsort(-probabilities, kind="stable"))
+        hits = [DenseHit(self._ids[i], float(per_group[self._group[i]])) for i in likeliest_copies]
         hits.sort(key=lambda hit: -hit.score)
         return DenseRanking(hits[:top_k], probabilities=True)
 
-    def _first_of_each_group(self, order: Iterable[int]) -> list[int]:
-        """Positions in ``order`` whose item has not been seen before: one copy per item."""
-        seen: set[int] = set()
-        first: list[int] = []
-        for i in order:
-            group = int(self._group[i])
-            if group not in seen:
-                seen.add(group)
-                first.append(int(i))
-        return first
+    def _first_of_each_group(self, order: np.ndarray) -> list[int]:
+        """The positions of ``order`` whose item comes first there: one copy per item, in that order."""
+        _, first = np.unique(self._group[order], return_index=True)
+        return [int(i) for i in order[np.sort(first)]]
 
     def rank(self, question: str, top_k: int = 5, among: Sequence[str] | None = None) -> DenseRanking:
         """The guides closest in meaning to the question by cosine, best first (optionally only ``among`` these ids).
@@ -319,7 +311,9 @@ class DenseIndex:
             np.maximum.at(best_situation, self._owners, self._situations @ asked)
             cosines = np.maximum(cosines, best_situation)
         allowed = set(among) if among is not None else None
-        order = [int(i) for i in np.argsort(-cosines) if allowed is None or self._ids[i] in allowed]
+        order = np.array(
+            [i for i in np.argsort(-cosines) if allowed is None or self._ids[i] in allowed], dtype=np.int64
+        )
         hits = [DenseHit(self._ids[i], float(cosines[i])) for i in self._first_of_each_group(order)]
         return DenseRanking(hits[:top_k])
 
