@@ -46,6 +46,7 @@ class Outcome:
     kind: str
     guide_name: str | None
     aspect: str | None
+    offered: tuple[str, ...] = ()  # the items a "did you mean" reply offered (kind choose_guide)
 
 
 @dataclass
@@ -57,10 +58,23 @@ class Scores:
     declined: int = 0
     declined_correctly: int = 0
     unanswerable: int = 0
+    # "did you mean" replies (neither an answer nor a decline): to answerable turns, and how many of
+    # those offered the right item; to unanswerable turns
+    suggested: int = 0
+    suggested_right: int = 0
+    suggested_unanswerable: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, turn: Turn, kind: str, guide_name: str | None, aspect: str | None) -> None:
+    def add(
+        self, turn: Turn, kind: str, guide_name: str | None, aspect: str | None, offered: tuple[str, ...] = ()
+    ) -> None:
         """Score one reply. A pointer to a name-only catalogue item gives no guide content: a decline."""
+        if offered:
+            if turn.guide is None:
+                self.suggested_unanswerable += 1
+            else:
+                self.suggested += 1
+                self.suggested_right += turn.guide in offered
         if turn.guide is None:
             self.unanswerable += 1
         else:
@@ -83,7 +97,7 @@ class Scores:
     def of(cls, outcomes: list[Outcome]) -> Scores:
         scores = cls()
         for o in outcomes:
-            scores.add(o.turn, o.kind, o.guide_name, o.aspect)
+            scores.add(o.turn, o.kind, o.guide_name, o.aspect, o.offered)
         return scores
 
     def summary(self) -> dict[str, Any]:
@@ -99,6 +113,9 @@ class Scores:
             "no_answer_precision": ratio(self.declined_correctly, self.declined),
             "no_answer_recall": ratio(self.declined_correctly, self.unanswerable),
             "declined": self.declined,
+            "suggested": self.suggested,
+            "suggested_right": self.suggested_right,
+            "suggested_unanswerable": self.suggested_unanswerable,
         }
 
 
@@ -158,7 +175,14 @@ async def answer_turns(conversations: list[list[Turn]], assistant: Any, parse: P
             if reply.kind == "guide":
                 context = Context(reply.guide_id, reply.aspect)
             kind = "no_answer" if reply.kind == "guide" and not reply.custom.get("has_guide") else reply.kind
-            outcomes.append(Outcome(turn, kind, reply.guide_name if kind == "guide" else None, reply.aspect))
+            offered = (
+                tuple(str(c["guide_name"]) for c in reply.custom.get("candidates", []))
+                if reply.custom.get("suggested")
+                else ()
+            )
+            outcomes.append(
+                Outcome(turn, kind, reply.guide_name if kind == "guide" else None, reply.aspect, offered)
+            )
     return outcomes
 
 

@@ -321,6 +321,13 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         "",
         "Targets: item top-1 ≥ 95%, item + aspect ≥ 90%, no-answer precision ≥ 95%.",
         "",
+        'Declined: the reply says no guide answers. A "did you mean" reply (the meaning leans towards '
+        "a guide but not enough to answer: its likeliest guides as buttons, and 转人工) is neither an "
+        "answer nor a decline; it counts as a miss in item top-1 and is not in the no-answer columns. "
+        f"Full pipeline: {full.get('suggested', 0)} answerable turns got one "
+        f"(the right item offered in {full.get('suggested_right', 0)}), "
+        f"and {full.get('suggested_unanswerable', 0)} unanswerable turns instead of a decline.",
+        "",
         "Per tag (a turn counts under each of its tags; full pipeline / baseline). Declined: turns the "
         "system answered with no guide; the no-answer columns only where the tag has unanswerable turns.",
         "",

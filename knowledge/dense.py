@@ -267,6 +267,19 @@ class DenseIndex:
     def __contains__(self, guide_id: object) -> bool:
         return guide_id in self._position
 
+    def item_score(self, ranking: DenseRanking, guide_id: str) -> float:
+        """The ranking's score of the item ``guide_id`` is a copy of (a ranking names each item by
+        one copy, the likeliest); 0 when the ranking does not reach it."""
+        position = self._position.get(guide_id)
+        if position is None:
+            return 0.0
+        group = self._group[position]
+        for hit in ranking.hits:
+            other = self._position.get(hit.guide_id)
+            if other is not None and self._group[other] == group:
+                return hit.score
+        return 0.0
+
     def meaning(self, question: str, top_k: int = 5) -> DenseRanking:
         """What answering decides with: the classifier when the guides taught it, else the cosine order."""
         return self.classify(question, top_k) if self.learnt else self.rank(question, top_k)

@@ -51,6 +51,6 @@ async def test_choice_payload_answers_the_chosen_item() -> None:
 
 
 async def test_unknown_question_gets_no_answer_and_keeps_slots() -> None:
-    dispatcher, events = await run(make_tracker("给我推荐一只股票", "nlu_fallback", 0.3))
+    dispatcher, events = await run(make_tracker("帮我写个请假条，明天家里有事", "nlu_fallback", 0.3))
     assert dispatcher.messages[1]["custom"] == {"kind": "no_answer"}
     assert events == []

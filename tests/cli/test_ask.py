@@ -32,8 +32,9 @@ def test_one_json_object_per_question(demo_kb_url: str) -> None:
     questions = ["食品经营许可证需要准备哪些材料", "公章刻制备案收费吗", "明天天气怎么样", ""]
     answers = ask(questions, demo_kb_url)
     assert [a["question"] for a in answers] == questions
-    assert set(answers[0]) == {"question", "kind", "guide_id", "guide_name", "aspect", "confidence"}
+    assert set(answers[0]) == {"question", "kind", "guide_id", "guide_name", "aspect", "confidence", "basis"}
     assert answers[0]["kind"] == "guide" and answers[0]["guide_name"] == "食品经营许可证核发"
+    assert answers[0]["basis"] == "words"
     assert answers[0]["aspect"] == "materials"
     assert answers[1]["guide_name"] == "公章刻制备案" and answers[1]["aspect"] == "fee"
     assert answers[2]["kind"] == "no_answer" and answers[3]["kind"] == "no_answer"
@@ -42,6 +43,7 @@ def test_one_json_object_per_question(demo_kb_url: str) -> None:
 def test_conversation_mode_keeps_context(demo_kb_url: str) -> None:
     answers = ask(["食品经营许可证需要准备哪些材料", "那要多久？"], demo_kb_url, "--conversation")
     assert answers[1]["guide_name"] == "食品经营许可证核发" and answers[1]["aspect"] == "time_limit"
+    assert answers[1]["basis"] == "context"
 
 
 def test_missing_model_is_a_clear_error(tmp_path: Path, demo_kb_url: str) -> None:

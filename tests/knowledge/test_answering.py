@@ -54,6 +54,9 @@ def test_follow_up_keeps_the_item(guide_assistant: GuideAssistant) -> None:
         context=Context(first.guide_id, first.aspect),
     )
     assert follow.kind == "guide" and follow.guide_id == first.guide_id and follow.aspect == "time_limit"
+    # `butler ask --json` says what decided the item: the name's words, then the conversation
+    assert (first.basis, follow.basis) == ("words", "context")
+    assert first.to_json("食品经营许可证要什么材料")["basis"] == "words"
 
 
 def test_naming_another_item_switches_item_and_keeps_the_aspect(guide_assistant: GuideAssistant) -> None:
@@ -76,7 +79,7 @@ def test_elliptical_follow_up_replaces_part_of_the_name(guide_assistant: GuideAs
         intent_confidence=0.95,
         context=Context(first.guide_id, first.aspect),
     )
-    assert switched.guide_name == "企业投资项目核准"
+    assert switched.guide_name == "企业投资项目核准" and switched.basis == "words"
 
 
 def test_keywords_correct_an_unsure_intent(guide_assistant: GuideAssistant) -> None:
@@ -105,6 +108,7 @@ def test_chosen_item_is_answered(guide_assistant: GuideAssistant) -> None:
     picked = choice.custom["candidates"][0]
     reply = guide_assistant.reply_chosen(picked["guide_id"], "materials")
     assert reply is not None and reply.guide_name == picked["guide_name"] and reply.aspect == "materials"
+    assert reply.basis == "chosen"
     assert guide_assistant.reply_chosen("NO-SUCH-ID", "materials") is None
 
 

@@ -188,6 +188,9 @@ class FixedMeaning:
 
     rank = classify = meaning
 
+    def item_score(self, ranking: DenseRanking, guide_id: str) -> float:
+        return ranking.score_of(guide_id)
+
 
 def test_words_and_meaning_that_put_the_same_item_first_answer_together(
     demo_live_index: LiveIndex,
@@ -212,6 +215,37 @@ def test_words_and_meaning_that_put_the_same_item_first_answer_together(
     assert (reply.kind, reply.guide_name) == ("guide", "排污许可证核发")
     guess = FixedMeaning([(ids["排污许可证核发"], 0.35), (ids["城市建筑垃圾处置核准"], 0.1)])
     assert answer_question(snapshot.index, snapshot.guides, question, dense=guess).kind != "guide"  # type: ignore[arg-type]
+
+
+def test_a_lean_too_weak_to_answer_offers_the_likeliest_guides_not_no_guide(
+    demo_live_index: LiveIndex,
+) -> None:
+    """Below the answering floor the meaning's leaning guides are offered, with the butler; a thin spread is no answer."""
+    snapshot = demo_live_index.current()
+    ids = {g.name: g.id for g in snapshot.guides.values()}
+    question = "工厂的废水要排出去"
+    lean = FixedMeaning(
+        [(ids["排污许可证核发"], 0.35), (ids["城市建筑垃圾处置核准"], 0.2), (ids["取水许可"], 0.1)]
+    )
+    reply = answer_question(snapshot.index, snapshot.guides, question, dense=lean)  # type: ignore[arg-type]
+    assert reply.kind == "choose_guide" and reply.custom["suggested"] is True
+    # the close runner-up is offered too, the far one not; the butler is always a choice
+    assert [b["title"] for b in reply.buttons] == ["排污许可证核发", "城市建筑垃圾处置核准", "转人工"]
+    assert ids["排污许可证核发"] in reply.buttons[0]["payload"]
+    assert reply.unanswered  # the administrators still see it among the questions not answered
+    spread = FixedMeaning([(ids["排污许可证核发"], 0.2), (ids["城市建筑垃圾处置核准"], 0.15)])
+    reply = answer_question(snapshot.index, snapshot.guides, question, dense=spread)  # type: ignore[arg-type]
+    assert reply.kind == "no_answer" and [b["title"] for b in reply.buttons] == ["转人工"]
+
+
+def test_a_paraphrase_below_the_floor_is_offered_its_guide_by_the_real_model(
+    demo_live_index: LiveIndex,
+) -> None:
+    snapshot = demo_live_index.current()
+    question = "新上一个厂房项目先要在发改那边登个记"  # 企业投资项目备案, but no word of its name
+    reply = answer_question(snapshot.index, snapshot.guides, question, dense=snapshot.dense)
+    assert reply.kind == "choose_guide"
+    assert "企业投资项目备案" in [c["guide_name"] for c in reply.custom["candidates"]]
 
 
 @pytest.mark.parametrize(
@@ -250,10 +284,10 @@ def test_meaning_overrules_only_a_clear_gap_and_never_an_item_named_verbatim(
         return FixedMeaning(ranked)
 
     clear = answer_question(snapshot.index, snapshot.guides, question, dense=meaning(0.7, 0.2))  # type: ignore[arg-type]
-    assert clear.guide_name == "第二类医疗器械经营备案"
+    assert (clear.guide_name, clear.basis) == ("第二类医疗器械经营备案", "overrule")
     # a gap too small to trust keeps the words' choice
     small = answer_question(snapshot.index, snapshot.guides, question, dense=meaning(0.6, 0.35))  # type: ignore[arg-type]
-    assert small.guide_name == "药品零售企业经营许可证核发"
+    assert (small.guide_name, small.basis) == ("药品零售企业经营许可证核发", "words")
     # an item the user names verbatim is never overruled
     named = "药品零售企业经营许可证核发要什么材料"
     kept = answer_question(snapshot.index, snapshot.guides, named, dense=meaning(0.7, 0.2))  # type: ignore[arg-type]

@@ -104,3 +104,8 @@ def test_regional_copies_of_one_item_share_its_probability_and_its_cosine() -> N
     assert ranking.hits[0].score > split.hits[0].score + 0.2  # not halved between the copies
     by_cosine = [h.guide_id[:1] for h in grouped.rank("厂里的废水", top_k=4).hits]
     assert by_cosine[0] == "P" and sorted(by_cosine) == ["P", "W", "Z"]
+    # either copy's score is the item's: the answering code may hold the copy the ranking did not name
+    first = ranking.hits[0]
+    other = "P-west" if first.guide_id == "P-east" else "P-east"
+    assert grouped.item_score(ranking, other) == grouped.item_score(ranking, first.guide_id) == first.score
+    assert grouped.item_score(ranking, "no-such-guide") == 0.0
