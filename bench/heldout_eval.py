@@ -323,7 +323,8 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         "",
         'Declined: the reply says no guide answers. A "did you mean" reply (the meaning leans towards '
         "a guide but not enough to answer: its likeliest guides as buttons, and 转人工) is neither an "
-        "answer nor a decline; it counts as a miss in item top-1 and is not in the no-answer columns. "
+        "answer nor a decline; it counts as a miss in item top-1, and an unanswerable turn that got one "
+        "counts against no-answer recall, not precision. "
         f"Full pipeline: {full.get('suggested', 0)} answerable turns got one "
         f"(the right item offered in {full.get('suggested_right', 0)}), "
         f"and {full.get('suggested_unanswerable', 0)} unanswerable turns instead of a decline.",

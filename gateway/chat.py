@@ -92,6 +92,11 @@ def _kind(reply: AssistantReply) -> str | None:
     return reply.custom.get("kind") if reply.custom else None
 
 
+def _unanswered(reply: AssistantReply) -> bool:
+    """No guide given: "no guide", or only a guess at which guide was meant ("did you mean")."""
+    return _kind(reply) == "no_answer" or bool(reply.custom and reply.custom.get("suggested"))
+
+
 def _urgent_ticket_numbers(replies: list[AssistantReply]) -> list[str]:
     return [
         str(r.custom.get("number") or r.custom.get("ticket_number") or "")
@@ -277,7 +282,11 @@ async def _publish_answer(
 
     def store(session: conversations.Executor) -> tuple[list[MessagePublic], str]:
         stored, streak = conversations.record_replies(
-            session, sender, drafts, answered=("no_answer" not in kinds) if replies else None, now=now
+            session,
+            sender,
+            drafts,
+            answered=not any(_unanswered(r) for r in replies) if replies else None,
+            now=now,
         )
         reason = ""
         if "handoff" in kinds:

@@ -110,8 +110,9 @@ class Reply:
     confidence: float = 0.0
     buttons: list[dict[str, str]] = field(default_factory=list)
     unanswered: bool = False  # worth logging for administrators
-    # what decided the item: context (the item under discussion), words (the lexical search), meaning
-    # (the classifier, when the words chose none), overrule (the meaning over the words' pick), chosen
+    # what decided the item (or the items offered): context (the item under discussion), words (the
+    # lexical search), meaning (the classifier, when the words chose none), overrule (the meaning over
+    # the words' pick), chosen (the user tapped it); empty for "no guide"
     basis: str = ""
 
     def to_json(self, question: str) -> dict[str, Any]:
@@ -137,7 +138,7 @@ NO_ANSWER_TEXT = (
 EMPTY_TEXT = "您好，请用文字描述您想办理的事项，例如：“食品经营许可证要什么材料？”"
 WHICH_ITEM_TEXT = "请问您想咨询哪个事项？例如：“公章刻制备案要多久？”"
 CHOOSE_TEXT = "您问的可能是以下事项，请点选一项："
-SUGGEST_TEXT = "您问的是不是以下事项？请点选一项查看办事指南；都不是的话，可以点“转人工”联系您的企业管家。"
+SUGGEST_TEXT = "您问的是不是以下事项？请点选一项查看办事指南；都不是的话，可以回复“转人工”联系您的企业管家。"
 MAX_SUGGESTIONS = 3
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 ALTERNATIVES_TEXT = "您问的如果是以下事项，请点选（知识库暂未收录它们的详细办事指南）："
@@ -192,8 +193,7 @@ def answer_question(
         context = Context(None, context.aspect)  # "厂房租赁补贴去哪里申请" is a new question
     # an overview or steps question ("消防怎么办") names a topic; an aspect question ("多久出批复") follows one up
     names_topic = aspect is Aspect.overview or (aspect is Aspect.process and asks_how_to_do(normalized))
-    guide_id = _pick_item(result, context, thresholds, names_topic=names_topic)
-    basis = "context" if guide_id is not None and guide_id == context.guide_id else "words"
+    guide_id, basis = _pick_item(result, context, thresholds, names_topic=names_topic)
     current = context.guide_id
     if current is not None and guide_id == current and current in guides and not result.is_empty:
         switched = _elliptical_switch(index, result, guides[current].name, current, thresholds)
@@ -230,8 +230,8 @@ def answer_question(
     if result.confidence >= thresholds.choose_confidence and result.hits:
         return _choices(result, aspect, thresholds, fused_order(result, meaning))
     suggested = _suggestions(ranking, guides, thresholds) if ranking is not None else []
-    if suggested:
-        return _suggest(suggested, aspect, result.confidence)
+    if suggested and ranking is not None and ranking.best is not None:
+        return _suggest(suggested, aspect, ranking.best.score)
     return Reply(
         "no_answer",
         NO_ANSWER_TEXT,
@@ -258,18 +258,13 @@ def _suggestions(ranking: DenseRanking, guides: Mapping[str, GuideLike], th: Thr
 
 
 def _suggest(suggested: Sequence[GuideLike], aspect: Aspect, confidence: float) -> Reply:
-    candidates = [{"guide_id": g.id, "guide_name": g.name} for g in suggested]
-    return Reply(
-        "choose_guide",
-        SUGGEST_TEXT,
-        {"kind": "choose_guide", "aspect": aspect.value, "candidates": candidates, "suggested": True},
-        aspect=aspect.value,
-        confidence=confidence,
-        unanswered=True,  # not sure enough to answer: worth an administrator's look
-        buttons=[
-            *(_choice_button(g.id, g.name, aspect) for g in suggested),
-            HUMAN_BUTTON,
-        ],
+    offer = _offer(SUGGEST_TEXT, [(g.id, g.name) for g in suggested], aspect, confidence, basis="meaning")
+    # not sure enough to answer: worth an administrator's look, and the butler is one tap away
+    return replace(
+        offer,
+        custom={**offer.custom, "suggested": True},
+        unanswered=True,
+        buttons=[*offer.buttons, HUMAN_BUTTON],
     )
 
 
@@ -388,32 +383,32 @@ def _leaves_topic(index: GuideIndex, result: SearchResult, guide: GuideLike | No
 
 def _pick_item(
     result: SearchResult, context: Context, th: Thresholds, names_topic: bool = False
-) -> str | None:
-    """The item to answer about, or None to offer choices or decline.
+) -> tuple[str | None, str]:
+    """The item to answer about (None: offer choices or decline) and what chose it: context or words.
 
     A conversation prior: a follow-up that does not clearly name another item is
     about the item we were just talking about ("大概几天能拿到？").
     """
     best = result.best
     if result.is_empty or best is None:
-        return context.guide_id
+        return context.guide_id, "context"
     confident = result.confidence >= th.answer_confidence
     if context.guide_id:
         named = best.guide_id in result.mentioned
         if not named and (result.confidence < th.switch_confidence or result.margin < th.answer_margin):
             if names_topic and result.confidence >= th.choose_confidence and _names_a_small_topic(result):
-                return None  # "消防怎么办" names a topic with a few items of its own: offer them
-            return context.guide_id
+                return None, "words"  # "消防怎么办" names a topic with a few items of its own: offer them
+            return context.guide_id, "context"
         in_play = any(
             h.guide_id == context.guide_id and h.score >= th.choose_ratio * best.score for h in result.hits
         )
         if in_play:
-            return context.guide_id
+            return context.guide_id, "context"
     if confident and (result.margin >= th.answer_margin or len(result.hits) == 1):
-        return best.guide_id
+        return best.guide_id, "words"
     if result.confidence >= th.clear_confidence and result.margin >= th.clear_margin:
-        return best.guide_id
-    return None
+        return best.guide_id, "words"
+    return None, "words"
 
 
 def _names_a_small_topic(result: SearchResult) -> bool:
@@ -459,17 +454,27 @@ def _choices(result: SearchResult, aspect: Aspect, th: Thresholds, order: Sequen
     if len(candidates) < 2:
         candidates = result.hits[:2]
     candidates = in_fused_order(candidates, result.hits, order, th.max_choices)
+    return _offer(
+        CHOOSE_TEXT, [(h.guide_id, h.name) for h in candidates], aspect, result.confidence, basis="words"
+    )
+
+
+def _offer(
+    text: str, items: Sequence[tuple[str, str]], aspect: Aspect, confidence: float, *, basis: str
+) -> Reply:
+    """A choose_guide reply: one button per (guide id, name), the aspect kept for the answer."""
     return Reply(
         "choose_guide",
-        CHOOSE_TEXT,
+        text,
         {
             "kind": "choose_guide",
             "aspect": aspect.value,
-            "candidates": [{"guide_id": h.guide_id, "guide_name": h.name} for h in candidates],
+            "candidates": [{"guide_id": guide_id, "guide_name": name} for guide_id, name in items],
         },
         aspect=aspect.value,
-        confidence=result.confidence,
-        buttons=[_choice_button(h.guide_id, h.name, aspect) for h in candidates],
+        confidence=confidence,
+        buttons=[_choice_button(guide_id, name, aspect) for guide_id, name in items],
+        basis=basis,
     )
 
 

@@ -54,3 +54,14 @@ async def test_unknown_question_gets_no_answer_and_keeps_slots() -> None:
     dispatcher, events = await run(make_tracker("帮我写个请假条，明天家里有事", "nlu_fallback", 0.3))
     assert dispatcher.messages[1]["custom"] == {"kind": "no_answer"}
     assert events == []
+
+
+async def test_a_guess_offers_the_guide_and_the_butler_and_keeps_slots() -> None:
+    """A paraphrase the assistant is not sure of: the likeliest guide and 转人工, nothing remembered yet."""
+    dispatcher, events = await run(make_tracker("新上一个厂房项目先要在发改那边登个记", "ask_overview", 0.6))
+    text, card = dispatcher.messages
+    assert card["custom"]["kind"] == "choose_guide" and card["custom"]["suggested"] is True
+    titles = [b["title"] for b in text["buttons"]]
+    assert "企业投资项目备案" in titles and titles[-1] == "转人工"
+    assert text["buttons"][-1]["payload"] == "/request_human"
+    assert events == []  # the item is only remembered once the user picks it

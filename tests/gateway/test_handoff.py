@@ -35,6 +35,10 @@ NO_ANSWER = {
     "text": "抱歉，我没有理解您的意思。",
     "custom": {"kind": "no_answer", "reason": "not_understood"},
 }
+GUESS = {  # a "did you mean" offer: a guess, not an answer
+    "text": "您问的是不是以下事项？",
+    "custom": {"kind": "choose_guide", "suggested": True, "candidates": []},
+}
 
 
 def state_of(gw: Gateway, sender: str) -> str:
@@ -96,6 +100,19 @@ async def test_two_unanswered_turns_in_a_row_hand_off(gw: Gateway) -> None:
     with transaction(gw.factory) as session:
         conversation = conversations.conversation_for_sender(session, sender)
         assert conversation is not None and "连续2次未能回答" in conversation.handoff_reason
+
+
+async def test_a_guess_at_the_guide_counts_as_unanswered(gw: Gateway) -> None:
+    gw.fake.script["啊啊啊"] = [NO_ANSWER]
+    gw.fake.script["养狗要办狗证吗"] = [GUESS]
+    token, sender = await gw.open_session()
+    ws = await gw.connect(token)
+
+    assert not of_type(await say(ws, "m1", "啊啊啊"), "state")
+    frames = await say(ws, "m2", "养狗要办狗证吗")
+
+    assert of_type(frames, "state")[0]["state"] == "waiting"
+    assert state_of(gw, sender) == "waiting"
 
 
 async def test_the_contact_button_hands_off_without_asking_rasa(gw: Gateway) -> None:

@@ -54,7 +54,7 @@ def test_follow_up_keeps_the_item(guide_assistant: GuideAssistant) -> None:
         context=Context(first.guide_id, first.aspect),
     )
     assert follow.kind == "guide" and follow.guide_id == first.guide_id and follow.aspect == "time_limit"
-    # `butler ask --json` says what decided the item: the name's words, then the conversation
+    # `butler ask --jsonl` says what decided the item: the name's words, then the conversation
     assert (first.basis, follow.basis) == ("words", "context")
     assert first.to_json("食品经营许可证要什么材料")["basis"] == "words"
 
@@ -121,6 +121,18 @@ def test_unanswerable_question_is_honest_and_logged(guide_assistant: GuideAssist
     with demo_kb() as session:
         logged = list_unanswered(session=session, limit=10)
     assert any(q.text == "帮我查一下明天的天气" and q.sender_id == "u-77" for q in logged)
+
+
+def test_a_guess_is_logged_with_the_guide_it_offered_first(guide_assistant: GuideAssistant, demo_kb) -> None:  # type: ignore[no-untyped-def]
+    question = "新上一个厂房项目先要在发改那边登个记"
+    reply = guide_assistant.reply(question, sender_id="u-79")
+    assert reply.custom.get("suggested") and reply.basis == "meaning"
+    with demo_kb() as session:
+        row = session.execute(
+            select(UnansweredQuestion).where(UnansweredQuestion.sender_id == "u-79")
+        ).scalar_one()
+    assert row.text == question and row.best_guess == reply.custom["candidates"][0]["guide_name"]
+    assert 0.25 <= float(row.confidence) < 0.57  # the meaning's probability, below the answering floor
 
 
 def test_bad_input_gets_a_polite_reply(guide_assistant: GuideAssistant) -> None:
