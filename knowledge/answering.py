@@ -197,7 +197,8 @@ def answer_question(
     current = context.guide_id
     if current is not None and guide_id == current and current in guides and not result.is_empty:
         switched = _elliptical_switch(index, result, guides[current].name, current, thresholds)
-        guide_id, basis = (switched, "words") if switched else (guide_id, basis)
+        if switched:
+            guide_id, basis = switched, "words"
     confidence = result.confidence if not result.is_empty else 1.0
     if guide_id is not None and dense is not None and guide_id != context.guide_id:
         picked = guide_id
@@ -229,9 +230,9 @@ def answer_question(
         )
     if result.confidence >= thresholds.choose_confidence and result.hits:
         return _choices(result, aspect, thresholds, fused_order(result, meaning))
-    suggested = _suggestions(ranking, guides, thresholds) if ranking is not None else []
-    if suggested and ranking is not None and ranking.best is not None:
-        return _suggest(suggested, aspect, ranking.best.score)
+    guess = _suggest(ranking, guides, aspect, thresholds) if ranking is not None else None
+    if guess is not None:
+        return guess
     return Reply(
         "no_answer",
         NO_ANSWER_TEXT,
@@ -242,8 +243,10 @@ def answer_question(
     )
 
 
-def _suggestions(ranking: DenseRanking, guides: Mapping[str, GuideLike], th: Thresholds) -> list[GuideLike]:
-    """The guides worth offering when the meaning leans towards one but not enough to answer.
+def _suggest(
+    ranking: DenseRanking, guides: Mapping[str, GuideLike], aspect: Aspect, th: Thresholds
+) -> Reply | None:
+    """The guides worth offering when the meaning leans towards one but not enough to answer; None: none.
 
     "新上一个厂房项目先要在发改那边登个记" is 企业投资项目备案 at 0.33, ahead of
     the rest, but below the 0.57 that answers. Saying no guide exists would be
@@ -252,13 +255,12 @@ def _suggestions(ranking: DenseRanking, guides: Mapping[str, GuideLike], th: Thr
     cut = th.cut_for(ranking)
     best = ranking.best
     if cut.suggest is None or best is None or best.score < cut.suggest:
-        return []
+        return None
     close = [h for h in ranking.hits if h.score >= cut.suggest_share * best.score and h.guide_id in guides]
-    return [guides[h.guide_id] for h in close[:MAX_SUGGESTIONS]]
-
-
-def _suggest(suggested: Sequence[GuideLike], aspect: Aspect, confidence: float) -> Reply:
-    offer = _offer(SUGGEST_TEXT, [(g.id, g.name) for g in suggested], aspect, confidence, basis="meaning")
+    items = [(guides[h.guide_id].id, guides[h.guide_id].name) for h in close[:MAX_SUGGESTIONS]]
+    if not items:
+        return None
+    offer = _offer(SUGGEST_TEXT, items, aspect, best.score, basis="meaning")
     # not sure enough to answer: worth an administrator's look, and the butler is one tap away
     return replace(
         offer,
