@@ -21,6 +21,7 @@ from knowledge.answers import GuideLike, compose_answer
 from knowledge.aspects import INTENT_ASPECTS, Aspect, asks_how_to_do, detect_aspect
 from knowledge.dense import DenseIndex, DenseRanking
 from knowledge.fusion import fused_order, in_fused_order
+from knowledge.item_scorer import SWAP_PROBABILITY, candidates, likeliest
 from knowledge.regions import is_regional, pick_variant, region_options
 from knowledge.search import GuideIndex, Hit, SearchResult, decided_by_names
 from knowledge.text import has_meaningful_text, normalize
@@ -112,7 +113,8 @@ class Reply:
     unanswered: bool = False  # worth logging for administrators
     # what decided the item (or the items offered): context (the item under discussion), words (the
     # lexical search), meaning (the classifier, when the words chose none), overrule (the meaning over
-    # the words' pick), chosen (the user tapped it); empty for "no guide"
+    # the words' pick), scored (the words and the meaning weighed together, knowledge/item_scorer.py),
+    # chosen (the user tapped it); empty for "no guide"
     basis: str = ""
 
     def to_json(self, question: str) -> dict[str, Any]:
@@ -189,6 +191,7 @@ def answer_question(
     normalized = normalize(text)
     aspect = resolve_aspect(normalized, intent, intent_confidence, context, thresholds)
     result = index.search(normalized)
+    about_an_item = context.guide_id is not None
     if context.guide_id and _leaves_topic(index, result, guides.get(context.guide_id), thresholds):
         context = Context(None, context.aspect)  # "厂房租赁补贴去哪里申请" is a new question
     # an overview or steps question ("消防怎么办") names a topic; an aspect question ("多久出批复") follows one up
@@ -200,17 +203,29 @@ def answer_question(
         if switched:
             guide_id, basis = switched, "words"
     confidence = result.confidence if not result.is_empty else 1.0
-    if guide_id is not None and dense is not None and guide_id != context.guide_id:
-        picked = guide_id
-        guide_id, confidence = _meaning_overrules(dense, normalized, result, guide_id, thresholds, confidence)
-        basis = "overrule" if guide_id != picked else basis
+    everything: DenseRanking | None = None  # the meaning over every guide, once it has been asked
+    if guide_id is not None and dense is not None and guide_id != context.guide_id and guide_id in dense:
+        if guide_id not in result.mentioned:  # an item named (by name or alias) stays the words' choice
+            picked = guide_id
+            everything = dense.meaning(normalized, top_k=len(dense))
+            guide_id, confidence = _meaning_overrules(
+                dense, everything, result, guide_id, thresholds, confidence
+            )
+            basis = "overrule" if guide_id != picked else basis
+        elif not about_an_item and not _name_typed(guides, guide_id, normalized):
+            everything = dense.meaning(normalized, top_k=len(dense))  # for the second look below
     meaning: list[str] = []  # the meaning's order (DenseIndex.meaning), when the words chose no item
     ranking: DenseRanking | None = None
     if guide_id is None and dense is not None and not result.is_empty:
-        ranking = dense.meaning(normalized, top_k=DENSE_TOP_K)
+        everything = dense.meaning(normalized, top_k=len(dense))
+        ranking = DenseRanking(everything.hits[:DENSE_TOP_K], everything.probabilities)
         meaning = [hit.guide_id for hit in ranking.hits]
         guide_id, confidence = _dense_pick(ranking, result, thresholds, confidence)
         basis = "meaning"
+    if guide_id is not None and not about_an_item and everything is not None and basis != "context":
+        second = _second_look(normalized, result, everything, guides, guide_id)
+        if second is not None:
+            guide_id, confidence, basis = *second, "scored"
     if guide_id is not None and guide_id in guides:
         best = result.best
         reply = _regional_reply(
@@ -308,21 +323,59 @@ def _dense_pick(
     return None, confidence
 
 
+def _second_look(
+    text: str, result: SearchResult, everything: DenseRanking, guides: Mapping[str, GuideLike], guide_id: str
+) -> tuple[str, float] | None:
+    """Another item, when the words and the meaning weighed together are sure of it (knowledge/item_scorer.py).
+
+    Only for a question asked outside a conversation about an item, on the
+    classifier's probabilities; an item whose full name the question types out
+    keeps its answer (an alias or a part of the name does not: "年报" is also how
+    people speak of the abnormal list that a missed annual report lands them on).
+    """
+    if not everything.probabilities:
+        return None
+
+    def name_of(candidate: str) -> str | None:
+        guide = guides.get(candidate)
+        return str(guide.name) if guide is not None else None
+
+    best = likeliest(candidates(result, everything, name_of))
+    if best is None:
+        return None
+    candidate, probability = best
+    current = guides.get(guide_id)
+    if probability < SWAP_PROBABILITY or candidate.guide_id not in guides or current is None:
+        return None
+    if str(current.name) == candidate.name or _name_typed(guides, guide_id, text):
+        return None  # the same item (a regional copy), or the item's full name typed out
+    return candidate.guide_id, probability
+
+
+def _name_typed(guides: Mapping[str, GuideLike], guide_id: str, text: str) -> bool:
+    """True when the (normalised) question contains the item's full official name."""
+    guide = guides.get(guide_id)
+    return guide is not None and normalize(str(guide.name)) in text
+
+
 def _meaning_overrules(
-    dense: DenseIndex, text: str, result: SearchResult, guide_id: str, th: Thresholds, confidence: float
+    dense: DenseIndex,
+    ranking: DenseRanking,
+    result: SearchResult,
+    guide_id: str,
+    th: Thresholds,
+    confidence: float,
 ) -> tuple[str, float]:
     """The item the words picked, or the one the question clearly means when the words were misled.
 
     "药店想卖血压计" picks the pharmacy licence by 药店, "便利店收银台想卖香烟" the
     food licence by 便利店. The meaning is much closer to another guide (第二类医疗器械
     经营备案, 烟草专卖零售许可证核发) than to the words' pick and ahead of its own
-    runner-up. An item named verbatim, or a name-only catalogue entry the model
-    never embedded, stays the words' choice (with the words' ``confidence``).
+    runner-up. ``ranking`` is the meaning over every guide; the caller keeps an
+    item named verbatim, or a name-only catalogue entry the model never embedded,
+    as the words' choice (with the words' ``confidence``).
     """
     kept = guide_id, confidence
-    if guide_id in result.mentioned or guide_id not in dense:
-        return kept
-    ranking = dense.meaning(text, top_k=len(dense))
     cut = th.cut_for(ranking)
     best = ranking.best
     if best is None or best.guide_id == guide_id or best.score < cut.floor:

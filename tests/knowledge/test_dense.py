@@ -249,20 +249,28 @@ def test_a_paraphrase_below_the_floor_is_offered_its_guide_by_the_real_model(
 
 
 @pytest.mark.parametrize(
-    ("question", "words_pick", "meant"),
+    ("question", "words_pick", "meant", "basis"),
     [
-        ("药店想卖血压计、血糖仪，要另外报什么吗", "药品零售企业经营许可证核发", "第二类医疗器械经营备案"),
-        ("便利店收银台想卖香烟", "食品经营许可证核发", "烟草专卖零售许可证核发"),
+        (
+            "药店想卖血压计、血糖仪，要另外报什么吗",
+            "药品零售企业经营许可证核发",
+            "第二类医疗器械经营备案",
+            "overrule",
+        ),
+        ("便利店收银台想卖香烟", "食品经营许可证核发", "烟草专卖零售许可证核发", "overrule"),
+        # the meaning leans to the meant item, short of overruling alone; with the words weighed in, it is sure
+        ("忘了报年报被标成异常了，怎么弄回正常", "企业年度报告公示", "移出经营异常名录", "scored"),
+        ("厂里要装1000多千伏安的变压器，接电找谁联系", "低压小微企业用电报装", "高压用电报装", "scored"),
     ],
 )
-def test_meaning_overrules_words_that_a_side_detail_misled(
-    demo_live_index: LiveIndex, question: str, words_pick: str, meant: str
+def test_meaning_corrects_words_that_a_side_detail_or_a_shared_word_misled(
+    demo_live_index: LiveIndex, question: str, words_pick: str, meant: str, basis: str
 ) -> None:
-    """A shop word (药店, 便利店) makes the words pick that shop's licence; the question is about the goods."""
+    """A shop word (药店, 便利店) or a shared word (年报, 接电) makes the words pick another item."""
     snapshot = demo_live_index.current()
     assert answer_question(snapshot.index, snapshot.guides, question).guide_name == words_pick
     reply = answer_question(snapshot.index, snapshot.guides, question, dense=snapshot.dense)
-    assert (reply.kind, reply.guide_name) == ("guide", meant)
+    assert (reply.kind, reply.guide_name, reply.basis) == ("guide", meant, basis)
 
 
 def test_meaning_overrules_only_a_clear_gap_and_never_an_item_named_verbatim(
@@ -333,3 +341,27 @@ def test_a_rebuild_that_changed_no_guide_text_reuses_the_classifier(
     assert live.classifier_fits == 1
     edit(situations=(*tobacco.situations, "烟酒店想续办零售许可"))
     assert live.classifier_fits == 2
+
+
+def test_the_second_look_keeps_an_item_whose_full_name_is_typed(
+    demo_live_index: LiveIndex,
+) -> None:
+    snapshot = demo_live_index.current()
+    ids = {g.name: g.id for g in snapshot.guides.values()}
+    sure_of_the_list = FixedMeaning([(ids["移出经营异常名录"], 0.95), (ids["企业年度报告公示"], 0.03)])
+    # an alias or a part of the name (年报) is not the item's name: the meaning weighs in
+    loose = answer_question(
+        snapshot.index,
+        snapshot.guides,
+        "年报没报被列入异常怎么弄出来",
+        dense=sure_of_the_list,  # type: ignore[arg-type]
+    )
+    assert (loose.guide_name, loose.basis) == ("移出经营异常名录", "scored")
+    # the full name typed out keeps the item, however sure the meaning is of another
+    typed = answer_question(
+        snapshot.index,
+        snapshot.guides,
+        "企业年度报告公示没报被列入异常怎么弄出来",
+        dense=sure_of_the_list,  # type: ignore[arg-type]
+    )
+    assert typed.guide_name == "企业年度报告公示"
