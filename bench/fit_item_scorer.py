@@ -7,8 +7,9 @@ asked outside a conversation about an item gives one row per candidate item
 (label: it is the right item). Prints the coefficients to paste into
 knowledge/item_scorer.py, then, leaving one set out at a time, how often the
 swap would turn a wrong answer right or a right one wrong at each probability.
-The turns' context comes from the answers without the NLU model (the item
-chosen does not depend on it).
+The turns are answered without the NLU model and without the second look (the
+rows describe the pick the second look is given); a later turn's context is the
+item so answered.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.answer_quality import build_knowledge_base, load_devset, training_examples  # noqa: E402
-from knowledge.answering import Context  # noqa: E402
+from knowledge.answering import Context, Thresholds  # noqa: E402
 from knowledge.assistant import GuideAssistant  # noqa: E402
 from knowledge.item_scorer import FEATURES, candidates  # noqa: E402
 from knowledge.live_index import LiveIndex  # noqa: E402
@@ -46,7 +47,7 @@ def collect(database_url: str) -> list[dict]:
     factory = make_session_factory(make_engine(database_url))
     live = LiveIndex(factory)
     snapshot = live.current()
-    assistant = GuideAssistant(factory, live)
+    assistant = GuideAssistant(factory, live, Thresholds(second_look=2.0))  # no second look
     training = training_examples(ROOT / "bot" / "data" / "nlu")
     guides = snapshot.guides
 
@@ -71,6 +72,8 @@ def collect(database_url: str) -> list[dict]:
                             "truth": turn.guide,
                             "answered": reply.guide_name if answered else None,
                             "by_pick": reply.basis in ("words", "meaning", "overrule"),
+                            # as in answering: an item whose full name is typed keeps its answer
+                            "typed": bool(answered and normalize(str(reply.guide_name)) in text),
                             "candidates": candidates(result, ranking, name_of) if not result.is_empty else [],
                         }
                     )
@@ -80,6 +83,7 @@ def collect(database_url: str) -> list[dict]:
 
 
 def rows(records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Every candidate's features, and whether it is the turn's item."""
     x = [c.features for r in records for c in r["candidates"]]
     y = [int(c.name == r["truth"]) for r in records for c in r["candidates"]]
     return np.array(x, dtype=float), np.array(y)
@@ -96,7 +100,7 @@ def swaps(model, records: list[dict], probability: float) -> Counter:  # type: i
     """What the swap does to the answers the words or the meaning picked."""
     counts: Counter = Counter()
     for r in records:
-        if not (r["answered"] and r["by_pick"] and r["candidates"]):
+        if not (r["answered"] and r["by_pick"] and r["candidates"]) or r["typed"]:
             continue
         p = model.predict_proba(np.array([c.features for c in r["candidates"]]))[:, 1]
         best = int(np.argmax(p))

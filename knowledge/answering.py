@@ -79,6 +79,8 @@ class Thresholds:
     choose_ratio: float = 0.6  # candidates offered score at least this share of the best
     max_choices: int = 4
     trusted_intent: float = 0.8  # above this the model's aspect wins over keywords
+    # the words' and the meaning's scores together answer another item from this probability (above 1: never)
+    second_look: float = SWAP_PROBABILITY
     # when the meaning answers: on the classifier's probabilities when the guides teach it, on cosines
     # otherwise (see MeaningCut)
     by_probability: MeaningCut = PROBABILITY_CUT
@@ -212,8 +214,9 @@ def answer_question(
                 dense, everything, result, guide_id, thresholds, confidence
             )
             basis = "overrule" if guide_id != picked else basis
-        elif not about_an_item and not _name_typed(guides, guide_id, normalized):
-            everything = dense.meaning(normalized, top_k=len(dense))  # for the second look below
+        elif dense.learnt and not about_an_item and not _name_typed(guides, guide_id, normalized):
+            # an item named by an alias or a part of its name ("年报"): asked for the second look below
+            everything = dense.meaning(normalized, top_k=len(dense))
     meaning: list[str] = []  # the meaning's order (DenseIndex.meaning), when the words chose no item
     ranking: DenseRanking | None = None
     if guide_id is None and dense is not None and not result.is_empty:
@@ -222,10 +225,11 @@ def answer_question(
         meaning = [hit.guide_id for hit in ranking.hits]
         guide_id, confidence = _dense_pick(ranking, result, thresholds, confidence)
         basis = "meaning"
-    if guide_id is not None and not about_an_item and everything is not None and basis != "context":
-        second = _second_look(normalized, result, everything, guides, guide_id)
+    if guide_id is not None and not about_an_item and everything is not None:
+        second = _second_look(normalized, result, everything, guides, guide_id, thresholds.second_look)
         if second is not None:
-            guide_id, confidence, basis = *second, "scored"
+            guide_id, confidence = second
+            basis = "scored"
     if guide_id is not None and guide_id in guides:
         best = result.best
         reply = _regional_reply(
@@ -324,12 +328,18 @@ def _dense_pick(
 
 
 def _second_look(
-    text: str, result: SearchResult, everything: DenseRanking, guides: Mapping[str, GuideLike], guide_id: str
+    text: str,
+    result: SearchResult,
+    everything: DenseRanking,
+    guides: Mapping[str, GuideLike],
+    guide_id: str,
+    sure: float,
 ) -> tuple[str, float] | None:
     """Another item, when the words and the meaning weighed together are sure of it (knowledge/item_scorer.py).
 
-    Only for a question asked outside a conversation about an item, on the
-    classifier's probabilities; an item whose full name the question types out
+    Only for a question asked outside a conversation about an item (one that leaves
+    the item's topic included: the tuning measured it so), on the classifier's
+    probabilities (``sure``: ``Thresholds.second_look``); an item whose full name the question types out
     keeps its answer (an alias or a part of the name does not: "年报" is also how
     people speak of the abnormal list that a missed annual report lands them on).
     """
@@ -345,10 +355,12 @@ def _second_look(
         return None
     candidate, probability = best
     current = guides.get(guide_id)
-    if probability < SWAP_PROBABILITY or candidate.guide_id not in guides or current is None:
+    if probability < sure or candidate.guide_id not in guides or current is None:
         return None
+    # the same item (a regional copy), or the item's full name typed out (checked again here for the
+    # meaning's own pick or an overrule's, which the caller's check did not see)
     if str(current.name) == candidate.name or _name_typed(guides, guide_id, text):
-        return None  # the same item (a regional copy), or the item's full name typed out
+        return None
     return candidate.guide_id, probability
 
 

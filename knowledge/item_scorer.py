@@ -37,10 +37,10 @@ COEFFICIENTS: tuple[float, ...] = (
     0.6932,
     -0.4632,
 )
-# tuned by leaving one tuning set out at a time: 0.4 and 0.5 right the same wrong picks, 0.5 spoils fewer
+# chosen by leaving one tuning set out at a time: 0.4 rights one wrong pick more than 0.5 but spoils a right one
 SWAP_PROBABILITY = 0.5
 
-FEATURES = (
+FEATURES: tuple[str, ...] = (
     "words score / best words score",
     "the words' best",
     "share of the question the item's words explain",
@@ -56,6 +56,8 @@ FEATURES = (
 
 @dataclass(frozen=True)
 class Candidate:
+    """An item the question may be about: the guide id that would answer, its name, its features."""
+
     guide_id: str
     name: str
     features: tuple[float, ...]
@@ -64,7 +66,10 @@ class Candidate:
 def candidates(
     result: SearchResult, ranking: DenseRanking, name_of: Callable[[str], str | None]
 ) -> list[Candidate]:
-    """The items worth scoring, each with its features; one per name (a regional copy is its item).
+    """The items worth scoring, each with its features (in the order of ``FEATURES``); one per name.
+
+    The words' top 5 hits and the meaning's top 5 guides, a regional copy being its
+    item (so fewer than ten when both sides agree, or the words list copies).
 
     ``ranking`` holds the classifier's probabilities over every guide;
     ``name_of`` gives a guide id's name (None: not a full guide).
@@ -117,5 +122,4 @@ def likeliest(scored: Sequence[Candidate]) -> tuple[Candidate, float] | None:
     """The best-scored candidate and its probability; None when there is none."""
     if not scored:
         return None
-    best = max(scored, key=lambda c: probability(c.features))
-    return best, probability(best.features)
+    return max(((c, probability(c.features)) for c in scored), key=lambda pair: pair[1])

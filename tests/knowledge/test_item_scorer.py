@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from knowledge.dense import DenseHit, DenseRanking
-from knowledge.item_scorer import FEATURES, candidates, likeliest, probability
+from knowledge.item_scorer import COEFFICIENTS, FEATURES, candidates, likeliest, probability
 from knowledge.search import Hit, SearchResult
 
 NAMES = {"A1": "甲证", "A2": "甲证", "B": "乙证", "C": "丙证"}
@@ -58,4 +56,7 @@ def test_probability_rises_with_the_meaning() -> None:
     low = (1.0, 1.0, 0.6, 0.0, 0.1, 0.0, 0.2, 0.6, 0.3, 0.06)
     high = (1.0, 1.0, 0.6, 0.0, 0.8, 1.0, 1.0, 0.6, 0.3, 0.48)
     assert probability(high) > probability(low)
-    assert probability(high) == pytest.approx(probability(high))
+
+
+def test_there_is_one_coefficient_per_feature() -> None:
+    assert len(COEFFICIENTS) == len(FEATURES)
