@@ -18,7 +18,7 @@ from typing import Any
 import jieba
 
 from knowledge.answers import GuideLike, compose_answer
-from knowledge.aspects import INTENT_ASPECTS, Aspect, asks_how_to_do, detect_aspect
+from knowledge.aspects import INTENT_ASPECTS, Aspect, asks_how_to_do, detect_aspect, question_sentence
 from knowledge.dense import DenseIndex, DenseRanking
 from knowledge.fusion import fused_order, in_fused_order
 from knowledge.item_scorer import SWAP_PROBABILITY, candidates, likeliest
@@ -154,7 +154,15 @@ DENSE_TOP_K = 5
 def resolve_aspect(
     text: str, intent: str | None, intent_confidence: float, context: Context, th: Thresholds
 ) -> Aspect:
-    """The aspect the user asks for: the model's intent, checked against the keywords."""
+    """The aspect the user asks for: the model's intent, checked against the keywords.
+
+    In a message of several sentences, the model reads the story too ("社保也一直按时交"
+    is not a question about the steps); an aspect named in the sentence that asks wins.
+    """
+    asked = question_sentence(text)
+    named_where_asked = detect_aspect(asked) if asked is not None else None
+    if named_where_asked is not None:
+        return named_where_asked
     keyword = detect_aspect(text)
     predicted = INTENT_ASPECTS.get(intent or "")
     if predicted is not None:

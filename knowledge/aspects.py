@@ -237,6 +237,23 @@ def detect_aspect(text: str) -> Aspect | None:
     return best[2] if best else None
 
 
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])")
+_ASKS = re.compile(r"[？?吗呢]")
+
+
+def question_sentence(text: str) -> str | None:
+    """The sentence a message of several sentences asks in (the last one that asks); None for one sentence.
+
+    "去年我们没裁员，社保也一直按时交。听说能退一部分失业保险，要准备啥材料？":
+    the first sentence tells the story, the last asks for the materials.
+    """
+    sentences = [part for part in _SENTENCE_END.split(text) if part.strip()]
+    if len(sentences) < 2:
+        return None
+    asking = [part for part in sentences if _ASKS.search(part)]
+    return (asking or sentences)[-1]
+
+
 def asks_how_to_do(text: str) -> bool:
     """True for "X怎么办 / 怎么弄 / 怎么申请": a matter named and the steps asked for."""
     return _HOW_TO_DO.search(text) is not None

@@ -240,3 +240,18 @@ def test_follow_ups_stay_on_the_guide_the_catalogue_did_not_displace(
         assert reply.kind == "guide" and reply.guide_name == "企业变更登记", question
         assert reply.aspect == intent.removeprefix("ask_")
         context = Context(reply.guide_id, reply.aspect)
+
+
+def test_a_long_message_is_answered_for_what_its_asking_sentence_asks(
+    guide_assistant: GuideAssistant,
+) -> None:
+    """The model, sure of the story's aspect, is overruled by the aspect named where the user asks."""
+    message = "我们是做餐饮的，上个月在网上把营业执照办下来了。现在办食品经营许可证，要准备哪些材料？"
+    reply = guide_assistant.reply(message, intent="ask_online", intent_confidence=0.99)
+    assert (reply.guide_name, reply.aspect) == ("食品经营许可证核发", "materials")
+    assert reply.text.startswith("【食品经营许可证核发】申请材料")
+    # one sentence: the sure model decides, as before
+    single = guide_assistant.reply(
+        "食品经营许可证网上能办吗，要什么材料", intent="ask_online", intent_confidence=0.99
+    )
+    assert single.aspect == "online"
