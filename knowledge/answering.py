@@ -23,7 +23,7 @@ from knowledge.dense import DenseIndex, DenseRanking
 from knowledge.fusion import fused_order, in_fused_order
 from knowledge.item_scorer import SWAP_PROBABILITY, candidates, likeliest
 from knowledge.regions import is_regional, pick_variant, region_options
-from knowledge.search import GuideIndex, Hit, SearchResult, decided_by_names
+from knowledge.search import STOP_CHARS, GuideIndex, Hit, SearchResult, decided_by_names
 from knowledge.text import has_meaningful_text, normalize
 
 
@@ -81,6 +81,10 @@ class Thresholds:
     trusted_intent: float = 0.8  # above this the model's aspect wins over keywords
     # the words' and the meaning's scores together answer another item from this probability (above 1: never)
     second_look: float = SWAP_PROBABILITY
+    # a follow-up naming no item leaves the conversation's item when the meaning is this sure of another
+    # (a probability) and this much surer than of the item (None: never)
+    context_switch: float | None = 0.57
+    context_switch_gap: float = 0.29
     # when the meaning answers: on the classifier's probabilities when the guides teach it, on cosines
     # otherwise (see MeaningCut)
     by_probability: MeaningCut = PROBABILITY_CUT
@@ -214,7 +218,22 @@ def answer_question(
             guide_id, basis = switched, "words"
     confidence = result.confidence if not result.is_empty else 1.0
     everything: DenseRanking | None = None  # the meaning over every guide, once it has been asked
-    if guide_id is not None and dense is not None and guide_id != context.guide_id and guide_id in dense:
+    if (
+        basis == "context"
+        and guide_id is not None
+        and dense is not None
+        and dense.learnt
+        and not result.is_empty
+    ):
+        everything = dense.meaning(normalized, top_k=len(dense))
+        moved = (
+            _moves_on(dense, everything, guide_id, thresholds)
+            if _says_something_new(result, guides.get(guide_id))
+            else None
+        )
+        if moved is not None:
+            guide_id, confidence, basis = moved, everything.score_of(moved), "meaning"
+    elif guide_id is not None and dense is not None and guide_id != context.guide_id and guide_id in dense:
         if guide_id not in result.mentioned:  # an item named (by name or alias) stays the words' choice
             picked = guide_id
             everything = dense.meaning(normalized, top_k=len(dense))
@@ -333,6 +352,38 @@ def _dense_pick(
     if best.score >= floor and ranking.margin >= margin:
         return best.guide_id, best.score
     return None, confidence
+
+
+def _says_something_new(result: SearchResult, guide: GuideLike | None) -> bool:
+    """True when the question has a word of two or more characters its item's guide never uses.
+
+    "办这个证要交钱不" or "在哪个网站填报" after an item ask about the item, in words
+    of its guide or of every guide; "后厨的废水要排到沟里" brings 后厨, 废水.
+    """
+    if guide is None:
+        return False
+    words = _guide_words(guide)
+    return any(
+        len(w) >= 2 and w not in words and not any(ch in STOP_CHARS for ch in w)
+        for w in jieba.lcut(result.content)
+    )
+
+
+def _moves_on(dense: DenseIndex, everything: DenseRanking, current: str, th: Thresholds) -> str | None:
+    """Another item, when a follow-up that names none is clearly about it in meaning; None: stay.
+
+    "对了，后厨的废水要排到外面的沟里，要办啥" after 食品经营许可证核发 shares no word
+    with an item's name, so the words keep the conversation's item; the meaning is sure
+    it is 排污许可证核发. A follow-up about the item itself ("注册资本要实缴吗")
+    leaves the meaning on that item or spread thin.
+    """
+    best = everything.best
+    if best is None or th.context_switch is None:
+        return None
+    stay = dense.item_score(everything, current)  # a regional copy counts as the item
+    if best.score >= th.context_switch and best.score - stay >= th.context_switch_gap and stay < best.score:
+        return best.guide_id
+    return None
 
 
 def _second_look(

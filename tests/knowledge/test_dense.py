@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import sessionmaker
@@ -384,3 +385,47 @@ def test_the_second_look_is_not_taken_inside_a_conversation_or_on_cosines(demo_l
         dense=FixedMeaning(ranking, learnt=False),  # type: ignore[arg-type]
     )
     assert on_cosines.guide_name == "企业年度报告公示"
+
+
+@pytest.mark.parametrize(
+    ("question", "meant"),
+    [
+        ("另外我们想从旁边的河里直接抽水来冲洗车间，这个要审批吗", "取水许可"),
+        ("还有，前年被罚过一次款，网上一直挂着影响投标，能撤下来吗", "行政处罚信息信用修复"),
+    ],
+)
+def test_a_follow_up_that_clearly_means_another_item_leaves_the_conversations_item(
+    demo_live_index: LiveIndex, question: str, meant: str
+) -> None:
+    """No word of another item's name, so the words keep the food licence; the meaning is sure it moved on."""
+    snapshot = demo_live_index.current()
+    ids = {g.name: g.id for g in snapshot.guides.values()}
+    context = Context(ids["食品经营许可证核发"], "materials")
+    words_only = answer_question(snapshot.index, snapshot.guides, question, context=context)
+    assert words_only.guide_name == "食品经营许可证核发"
+    reply = answer_question(snapshot.index, snapshot.guides, question, context=context, dense=snapshot.dense)
+    assert (reply.kind, reply.guide_name) == ("guide", meant)
+
+
+def test_a_follow_up_in_the_items_own_words_stays_whatever_the_meaning_says(
+    demo_live_index: LiveIndex,
+) -> None:
+    snapshot = demo_live_index.current()
+    ids = {g.name: g.id for g in snapshot.guides.values()}
+
+    def after_the_food_licence(question: str, ranking: list[tuple[str, float]]) -> str | None:
+        context = Context(ids["食品经营许可证核发"], "materials")
+        meaning: Any = FixedMeaning(ranking)
+        return answer_question(
+            snapshot.index, snapshot.guides, question, context=context, dense=meaning
+        ).guide_name
+
+    # nothing here that the food licence's guide does not say: a question about the licence
+    elsewhere = [(ids["不动产首次登记"], 0.9), (ids["食品经营许可证核发"], 0.05)]
+    assert after_the_food_licence("办这个证要交钱不", elsewhere) == "食品经营许可证核发"
+    # new words, but the meaning not sure: stays
+    unsure = [(ids["取水许可"], 0.5), (ids["食品经营许可证核发"], 0.3)]
+    assert (
+        after_the_food_licence("另外我们想从旁边的河里直接抽水来冲洗车间，这个要审批吗", unsure)
+        == "食品经营许可证核发"
+    )
