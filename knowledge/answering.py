@@ -224,13 +224,10 @@ def answer_question(
         and dense is not None
         and dense.learnt
         and not result.is_empty
+        and _says_something_new(result, guides.get(guide_id))  # checked first: it costs no embedding
     ):
         everything = dense.meaning(normalized, top_k=len(dense))
-        moved = (
-            _moves_on(dense, everything, guide_id, thresholds)
-            if _says_something_new(result, guides.get(guide_id))
-            else None
-        )
+        moved = _moves_on(dense, everything, guide_id, thresholds)
         if moved is not None:
             guide_id, confidence, basis = moved, everything.score_of(moved), "meaning"
     elif guide_id is not None and dense is not None and guide_id != context.guide_id and guide_id in dense:
