@@ -175,14 +175,8 @@ async def answer_turns(conversations: list[list[Turn]], assistant: Any, parse: P
             if reply.kind == "guide":
                 context = Context(reply.guide_id, reply.aspect)
             kind = "no_answer" if reply.kind == "guide" and not reply.custom.get("has_guide") else reply.kind
-            offered = (
-                tuple(str(c["guide_name"]) for c in reply.custom.get("candidates", []))
-                if reply.custom.get("suggested")
-                else ()
-            )
-            outcomes.append(
-                Outcome(turn, kind, reply.guide_name if kind == "guide" else None, reply.aspect, offered)
-            )
+            guide_name = reply.guide_name if kind == "guide" else None
+            outcomes.append(Outcome(turn, kind, guide_name, reply.aspect, reply.offered))
     return outcomes
 
 

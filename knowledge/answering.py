@@ -123,6 +123,13 @@ class Reply:
     # chosen (the user tapped it); empty for "no guide"
     basis: str = ""
 
+    @property
+    def offered(self) -> tuple[str, ...]:
+        """The names a "did you mean" reply offered, likeliest first; empty for any other reply."""
+        if not self.custom.get("suggested"):
+            return ()
+        return tuple(str(c["guide_name"]) for c in self.custom.get("candidates", []))
+
     def to_json(self, question: str) -> dict[str, Any]:
         return {
             "question": question,
@@ -238,7 +245,7 @@ def answer_question(
                 dense, everything, result, guide_id, thresholds, confidence
             )
             basis = "overrule" if guide_id != picked else basis
-        elif dense.learnt and not about_an_item and not _name_typed(guides, guide_id, normalized):
+        elif dense.learnt and not about_an_item and not _name_typed(guides.get(guide_id), normalized):
             # an item named by an alias or a part of its name ("年报"): asked for the second look below
             everything = dense.meaning(normalized, top_k=len(dense))
     meaning: list[str] = []  # the meaning's order (DenseIndex.meaning), when the words chose no item
@@ -357,13 +364,7 @@ def _says_something_new(result: SearchResult, guide: GuideLike | None) -> bool:
     "办这个证要交钱不" or "在哪个网站填报" after an item ask about the item, in words
     of its guide or of every guide; "后厨的废水要排到沟里" brings 后厨, 废水.
     """
-    if guide is None:
-        return False
-    words = _guide_words(guide)
-    return any(
-        len(w) >= 2 and w not in words and not any(ch in STOP_CHARS for ch in w)
-        for w in jieba.lcut(result.content)
-    )
+    return any(not any(ch in STOP_CHARS for ch in w) for w in _words_not_in_guide(result, guide))
 
 
 def _moves_on(dense: DenseIndex, everything: DenseRanking, current: str, th: Thresholds) -> str | None:
@@ -378,7 +379,7 @@ def _moves_on(dense: DenseIndex, everything: DenseRanking, current: str, th: Thr
     if best is None or th.context_switch is None:
         return None
     stay = dense.item_score(everything, current)  # a regional copy counts as the item
-    if best.score >= th.context_switch and best.score - stay >= th.context_switch_gap and stay < best.score:
+    if best.score >= th.context_switch and best.score - stay >= th.context_switch_gap:
         return best.guide_id
     return None
 
@@ -415,14 +416,13 @@ def _second_look(
         return None
     # the same item (a regional copy), or the item's full name typed out (checked again here for the
     # meaning's own pick or an overrule's, which the caller's check did not see)
-    if str(current.name) == candidate.name or _name_typed(guides, guide_id, text):
+    if str(current.name) == candidate.name or _name_typed(current, text):
         return None
     return candidate.guide_id, probability
 
 
-def _name_typed(guides: Mapping[str, GuideLike], guide_id: str, text: str) -> bool:
+def _name_typed(guide: GuideLike | None, text: str) -> bool:
     """True when the (normalised) question contains the item's full official name."""
-    guide = guides.get(guide_id)
     return guide is not None and normalize(str(guide.name)) in text
 
 
@@ -496,12 +496,17 @@ def _leaves_topic(index: GuideIndex, result: SearchResult, guide: GuideLike | No
     its own details ("注册资本要实缴吗", "多久出批复", "截止日期是几号") uses words no
     item name uses, and keeps the item.
     """
-    if guide is None or result.is_empty:
-        return False
-    words = _guide_words(guide)
     names = _name_text(index)
-    topic = {w for w in jieba.lcut(result.content) if len(w) >= 2 and w not in words and w in names}
+    topic = {w for w in _words_not_in_guide(result, guide) if w in names}
     return len(topic) >= th.new_topic_words
+
+
+def _words_not_in_guide(result: SearchResult, guide: GuideLike | None) -> set[str]:
+    """The question's words (two characters or more) that the item's guide never uses; none without a guide."""
+    if guide is None or result.is_empty:
+        return set()
+    words = _guide_words(guide)
+    return {w for w in jieba.lcut(result.content) if len(w) >= 2 and w not in words}
 
 
 def _pick_item(

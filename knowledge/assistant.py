@@ -78,14 +78,8 @@ class GuideAssistant:
                     session=session,
                     text=text[:1000],
                     sender_id=sender_id,
-                    best_guess=reply.guide_name or _first_offered(reply),
+                    best_guess=reply.guide_name or next(iter(reply.offered), ""),
                     confidence=f"{reply.confidence:.3f}",
                 )
         except Exception:  # the user still gets the honest answer if the log cannot be written
             log.exception("guide.unanswered.log_failed")
-
-
-def _first_offered(reply: Reply) -> str:
-    """The likeliest item a "did you mean" reply offered: the administrators' best lead."""
-    candidates = reply.custom.get("candidates") if reply.custom.get("suggested") else None
-    return str(candidates[0]["guide_name"]) if candidates else ""
