@@ -24,6 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import set_questions  # noqa: E402
 from knowledge.answering import Context, Reply  # noqa: E402
 from knowledge.text import char_terms, normalize  # noqa: E402
 
@@ -228,7 +229,14 @@ def baseline_turns(conversations: list[list[Turn]], baseline: PlainBM25) -> list
     return [Outcome(turn, *baseline.answer(turn.question)) for turns in conversations for turn in turns]
 
 
-def build_knowledge_base(database_url: str, with_catalogue: Path | None, *, situations: bool = True) -> None:
+def build_knowledge_base(
+    database_url: str,
+    with_catalogue: Path | None,
+    *,
+    situations: bool = True,
+    without: frozenset[str] = frozenset(),
+) -> None:
+    """The demo guides (less the 适用情形 lines in ``without``), optionally with the catalogue's names."""
     from bench.common import demo_records
     from knowledge.importers import load_records
     from knowledge.service import import_records
@@ -238,7 +246,9 @@ def build_knowledge_base(database_url: str, with_catalogue: Path | None, *, situ
     upgrade_to_head(database_url)
     factory = make_session_factory(make_engine(database_url))
     with factory.begin() as session:
-        import_records(session=session, records=demo_records(situations=situations), source="demo")
+        import_records(
+            session=session, records=demo_records(situations=situations, without=without), source="demo"
+        )
     if with_catalogue is not None:
         with factory.begin() as session:
             import_records(
@@ -276,7 +286,10 @@ def main() -> int:
     conversations, dropped = load_devset(args.devset, training)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
-        build_knowledge_base(url, args.catalogue, situations=not args.without_situations)
+        # the guides were taught this set's opening questions (bench/teach_demo.py): strip them first
+        build_knowledge_base(
+            url, args.catalogue, situations=not args.without_situations, without=set_questions(args.devset)
+        )
         factory = make_session_factory(make_engine(url))
         live = LiveIndex(factory)
         assistant = GuideAssistant(factory, live)

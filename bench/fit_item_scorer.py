@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python bench/fit_item_scorer.py
 
-Reads bench/tuning/*.yaml and bench/devset.yaml, never bench/heldout. Every turn
+Reads bench/tuning/*.yaml and bench/devset.yaml, never bench/heldout; each set is asked of the
+demo guides stripped of the questions bench/teach_demo.py taught them from it. Every turn
 asked outside a conversation about an item gives one row per candidate item
 (label: it is the right item). Prints the coefficients to paste into
 knowledge/item_scorer.py, then, leaving one set out at a time, how often the
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.answer_quality import build_knowledge_base, load_devset, training_examples  # noqa: E402
+from bench.common import TEACHING_SETS, set_questions  # noqa: E402
 from knowledge.answering import Context, Thresholds  # noqa: E402
 from knowledge.assistant import GuideAssistant  # noqa: E402
 from knowledge.item_scorer import FEATURES, candidates  # noqa: E402
@@ -32,18 +34,15 @@ from knowledge.live_index import LiveIndex  # noqa: E402
 from knowledge.text import normalize  # noqa: E402
 from storage.engine import make_engine, make_session_factory  # noqa: E402
 
-SETS = {
-    "paraphrases": ROOT / "bench/tuning/paraphrases.yaml",
-    "scenarios": ROOT / "bench/tuning/scenarios.yaml",
-    "aspects": ROOT / "bench/tuning/aspects.yaml",
-    "devset": ROOT / "bench/devset.yaml",
-}
+SETS = TEACHING_SETS  # every tuning set and the dev set, never bench/heldout
 PROBABILITIES = (0.3, 0.4, 0.5, 0.6)
 
 
-def collect(database_url: str) -> list[dict]:
-    """One record per turn asked outside an item's conversation: its candidates, the answer, the truth."""
-    build_knowledge_base(database_url, None)
+def collect(database_url: str, set_name: str) -> list[dict]:
+    """One record per turn of the set asked outside an item's conversation: its candidates, the answer,
+    the truth; asked of guides stripped of the set's own questions (bench/teach_demo.py taught them)."""
+    path = SETS[set_name]
+    build_knowledge_base(database_url, None, without=set_questions(path))
     factory = make_session_factory(make_engine(database_url))
     live = LiveIndex(factory)
     snapshot = live.current()
@@ -56,29 +55,28 @@ def collect(database_url: str) -> list[dict]:
         return str(guide.name) if guide is not None else None
 
     records = []
-    for set_name, path in SETS.items():
-        for turns in load_devset(path, training)[0]:
-            context = Context()
-            for turn in turns:
-                reply = assistant.reply(turn.question, context=context, record_unanswered=False)
-                if context.guide_id is None and snapshot.dense is not None:
-                    text = normalize(turn.question)
-                    result = snapshot.index.search(text)
-                    ranking = snapshot.dense.meaning(text, top_k=len(snapshot.dense))
-                    answered = reply.kind == "guide" and reply.custom.get("has_guide")
-                    records.append(
-                        {
-                            "set": set_name,
-                            "truth": turn.guide,
-                            "answered": reply.guide_name if answered else None,
-                            "by_pick": reply.basis in ("words", "meaning", "overrule"),
-                            # as in answering: an item whose full name is typed keeps its answer
-                            "typed": bool(answered and normalize(str(reply.guide_name)) in text),
-                            "candidates": candidates(result, ranking, name_of) if not result.is_empty else [],
-                        }
-                    )
-                if reply.kind == "guide":
-                    context = Context(reply.guide_id, reply.aspect)
+    for turns in load_devset(path, training)[0]:
+        context = Context()
+        for turn in turns:
+            reply = assistant.reply(turn.question, context=context, record_unanswered=False)
+            if context.guide_id is None and snapshot.dense is not None:
+                text = normalize(turn.question)
+                result = snapshot.index.search(text)
+                ranking = snapshot.dense.meaning(text, top_k=len(snapshot.dense))
+                answered = reply.kind == "guide" and reply.custom.get("has_guide")
+                records.append(
+                    {
+                        "set": set_name,
+                        "truth": turn.guide,
+                        "answered": reply.guide_name if answered else None,
+                        "by_pick": reply.basis in ("words", "meaning", "overrule"),
+                        # as in answering: an item whose full name is typed keeps its answer
+                        "typed": bool(answered and normalize(str(reply.guide_name)) in text),
+                        "candidates": candidates(result, ranking, name_of) if not result.is_empty else [],
+                    }
+                )
+            if reply.kind == "guide":
+                context = Context(reply.guide_id, reply.aspect)
     return records
 
 
@@ -114,8 +112,10 @@ def swaps(model, records: list[dict], probability: float) -> Counter:  # type: i
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        records = collect(f"sqlite:///{tmp}/fit.db")
+    records = []
+    for set_name in SETS:
+        with tempfile.TemporaryDirectory() as tmp:
+            records += collect(f"sqlite:///{tmp}/fit.db", set_name)
     model = fit(records)
     print(f"# {len(records)} turns, {sum(len(r['candidates']) for r in records)} candidates")
     print(f"INTERCEPT = {model.intercept_[0]:.4f}")

@@ -272,6 +272,12 @@ async def evaluate(model: Path, database_url: str, errors: int, *, situations: b
         if normalize(c.text) in training
     ]
 
+    from bench.common import demo_records
+
+    # the guides' 适用情形 were taught the tuning sets' questions (bench/teach_demo.py), never these
+    taught = {normalize(line) for record in demo_records() for line in record.situations}
+    in_guides = [t.question for turns in conversations for t in turns if normalize(t.question) in taught]
+
     build_world(database_url, situations=situations)
     dialogue = Dialogue(model, database_url)
     from bot.actions.services import get_services
@@ -285,6 +291,7 @@ async def evaluate(model: Path, database_url: str, errors: int, *, situations: b
         "conversations": len(conversations),
         "situations": situations,
         "questions_found_in_training_data": leaked,
+        "questions_found_in_guides": in_guides,
         "full_pipeline": full_scores.summary(),
         "plain_bm25": Scores.of(baseline).summary(),
         "by_tag": {"full_pipeline": by_tag(full), "plain_bm25": by_tag(baseline)},
@@ -307,7 +314,8 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     lines = [
         f"{result['turns']} turns in {result['conversations']} conversations "
         f"({full['answerable_turns']} answerable, {full['unanswerable_turns']} unanswerable); "
-        f"held-out questions also found verbatim in the NLU training data: {len(result['questions_found_in_training_data'])}.",
+        f"held-out questions also found verbatim in the NLU training data: {len(result['questions_found_in_training_data'])}, "
+        f"in the guides' 适用情形: {len(result.get('questions_found_in_guides', []))}.",
         "",
         "| System | Item top-1 | Item + aspect | Aspect | No-answer precision | No-answer recall |",
         "|---|---|---|---|---|---|",

@@ -31,6 +31,7 @@ from knowledge.service import (
     list_unanswered,
 )
 from knowledge.settings import Settings
+from knowledge.teaching import TeachingError, teach_question
 from storage.engine import make_engine, make_session_factory
 from storage.errors import StorageError
 from storage.migrate import upgrade_to_head
@@ -73,6 +74,11 @@ def register(subparsers: Any) -> None:
     unanswered.add_argument("--json", action="store_true", help="以 JSON 输出")
     unanswered.add_argument("--limit", type=_positive_int, default=50, help="最多列出多少条（默认 50）")
     unanswered.set_defaults(handler=_unanswered)
+
+    teacher = sub.add_parser("teach", help="把企业的一句问法教给它问的事项（记入适用情形，无需重新训练）")
+    teacher.add_argument("question", metavar="QUESTION", help="企业的原话，例如 车间的废水想排到沟里")
+    teacher.add_argument("--item", required=True, help="这句话问的事项：完整事项名称或事项编码")
+    teacher.set_defaults(handler=_teach)
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -328,4 +334,21 @@ def _unanswered(args: argparse.Namespace) -> int:
             else ""
         )
         print(f"{q['asked_at'][:16].replace('T', ' ')}  {q['text']}{guess}")
+    return 0
+
+
+def _teach(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    try:
+        with _database(settings.database_url, must_exist=True) as session:
+            report = teach_question(session=session, question=args.question, item=args.item)
+    except TeachingError as exc:
+        raise UserError(f"{exc}（知识库未做任何修改）") from None
+    names = "、".join(report.items)
+    if report.added:
+        print(
+            f"已学习：这句问法记入“{names}”的适用情形（知识库版本 {report.revision}），运行中的助手稍后自动生效"
+        )
+    else:
+        print(f"“{names}”的适用情形里已有这句问法，未做修改")
     return 0

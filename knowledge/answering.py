@@ -18,7 +18,14 @@ from typing import Any
 import jieba
 
 from knowledge.answers import GuideLike, compose_answer
-from knowledge.aspects import INTENT_ASPECTS, Aspect, asks_how_to_do, detect_aspect, question_sentence
+from knowledge.aspects import (
+    INTENT_ASPECTS,
+    Aspect,
+    asks_how_to_do,
+    asks_whether_allowed,
+    detect_aspect,
+    question_sentence,
+)
 from knowledge.dense import DenseIndex, DenseRanking
 from knowledge.fusion import fused_order, in_fused_order
 from knowledge.item_scorer import SWAP_PROBABILITY, candidates, likeliest
@@ -182,6 +189,8 @@ def resolve_aspect(
         return keyword
     if keyword is not None:
         return keyword
+    if asks_whether_allowed(asked or text):  # no aspect named, and the model heard none: "还能申请吗"
+        return Aspect.conditions
     if context.aspect and context.aspect in Aspect.__members__:
         return Aspect(context.aspect)  # "那排污许可呢？" keeps the aspect
     return Aspect.overview
@@ -347,7 +356,7 @@ def _dense_pick(
     if result.confidence >= th.choose_confidence:
         # the words fit several items (规划许可: 建设工程… or 建设用地…): the user chooses unless meaning is clear
         floor, margin = cut.floor, cut.settle_margin
-        if not words_agree:
+        if not words_agree or not _beyond_names(result):
             return None, confidence
     elif words_agree:
         floor, margin = cut.floor, cut.margin
@@ -356,6 +365,20 @@ def _dense_pick(
     if best.score >= floor and ranking.margin >= margin:
         return best.guide_id, best.score
     return None, confidence
+
+
+def _beyond_names(result: SearchResult) -> bool:
+    """True when the question says something the candidates' names do not: a situation the meaning can weigh.
+
+    "用电报装要什么材料" is two items' shared name and an aspect: the classifier's lean
+    between 高压 and 低压 is then a prior from their 适用情形, not evidence, and the user
+    chooses. "厂里要装1000多千伏安的变压器" brings 变压器.
+    """
+    names = [hit.name for hit in result.hits]
+    return any(
+        len(w) >= 2 and not any(ch in STOP_CHARS for ch in w) and not any(w in name for name in names)
+        for w in jieba.lcut(result.content)
+    )
 
 
 def _says_something_new(result: SearchResult, guide: GuideLike | None) -> bool:

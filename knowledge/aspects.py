@@ -157,6 +157,14 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "几楼",
         "哪个部门办",
         "哪办",
+        # where the papers go: outweighs the 材料 in "材料交到哪个部门"
+        "交到哪",
+        "送到哪",
+        "递到哪",
+        "交去哪",
+        "去哪交",
+        "去哪里交",
+        "哪里交",
     ),
     Aspect.contact: (
         "电话",
@@ -227,13 +235,18 @@ _PATTERNS = {aspect: re.compile("|".join(map(re.escape, words))) for aspect, wor
 
 
 def detect_aspect(text: str) -> Aspect | None:
-    """The aspect named most specifically in normalised text, or None if none is named."""
+    """The aspect named most specifically in normalised text (its longest keyword), or None if none is named.
+
+    Every keyword is looked for on its own: a regex alternation would stop at the first that fits
+    ("去哪" in "去哪个窗口递材料") and hide the longer one ("哪个窗口") that outweighs 材料.
+    """
     best: tuple[int, int, Aspect] | None = None
-    for order, (aspect, pattern) in enumerate(_PATTERNS.items()):
-        for match in pattern.finditer(text):
-            candidate = (len(match.group(0)), -order, aspect)
-            if best is None or candidate[:2] > best[:2]:
-                best = candidate
+    for order, (aspect, words) in enumerate(_KEYWORDS.items()):
+        for word in words:
+            if word in text:
+                candidate = (len(word), -order, aspect)
+                if best is None or candidate[:2] > best[:2]:
+                    best = candidate
     return best[2] if best else None
 
 
@@ -252,6 +265,18 @@ def question_sentence(text: str) -> str | None:
         return None
     asking = [part for part in sentences if _ASKS.search(part)]
     return (asking or sentences)[-1]
+
+
+# "能不能…", "还能…吗", "能办…不": whether the enterprise may, the conditions (bot/data/nlu/guide.yml's
+# convention); a bare 能 is too common (节能, 功能), so only 能 before a verb of applying counts, never after 不
+_MAY_WE = re.compile(
+    r"能不能|能否|可不可以|是否可以|还能|(?<!不)能(?:办|申请|领|报|贷|走|先|直接|自己|拿|用)|可以(?:办|申请|先|直接|自己)"
+)
+
+
+def asks_whether_allowed(text: str) -> bool:
+    """True for a yes-no question whether the enterprise may do something ("超市离学校近，还能申请卖烟吗")."""
+    return _MAY_WE.search(text) is not None
 
 
 def asks_how_to_do(text: str) -> bool:

@@ -58,7 +58,9 @@ async def test_unknown_question_gets_no_answer_and_keeps_slots() -> None:
 
 async def test_a_guess_offers_the_guide_and_the_butler_and_keeps_slots() -> None:
     """A paraphrase the assistant is not sure of: the likeliest guide and 转人工, nothing remembered yet."""
-    dispatcher, events = await run(make_tracker("新上一个厂房项目先要在发改那边登个记", "ask_overview", 0.6))
+    dispatcher, events = await run(
+        make_tracker("我们想建个仓库，听说要先在发改委挂个号", "ask_overview", 0.6)
+    )
     text, card = dispatcher.messages
     assert card["custom"]["kind"] == "choose_guide" and card["custom"]["suggested"] is True
     titles = [b["title"] for b in text["buttons"]]

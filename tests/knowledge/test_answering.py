@@ -124,7 +124,7 @@ def test_unanswerable_question_is_honest_and_logged(guide_assistant: GuideAssist
 
 
 def test_a_guess_is_logged_with_the_guide_it_offered_first(guide_assistant: GuideAssistant, demo_kb) -> None:  # type: ignore[no-untyped-def]
-    question = "新上一个厂房项目先要在发改那边登个记"
+    question = "我们想建个仓库，听说要先在发改委挂个号"
     reply = guide_assistant.reply(question, sender_id="u-79")
     assert reply.custom.get("suggested") and reply.basis == "meaning"
     with demo_kb() as session:
@@ -132,7 +132,8 @@ def test_a_guess_is_logged_with_the_guide_it_offered_first(guide_assistant: Guid
             select(UnansweredQuestion).where(UnansweredQuestion.sender_id == "u-79")
         ).scalar_one()
     assert row.text == question and row.best_guess == reply.custom["candidates"][0]["guide_name"]
-    assert 0.25 <= float(row.confidence) < 0.57  # the meaning's probability, below the answering floor
+    # the meaning's probability: above the floor for offers, short of what answers without the words
+    assert 0.25 <= float(row.confidence) < 0.86
 
 
 def test_bad_input_gets_a_polite_reply(guide_assistant: GuideAssistant) -> None:
@@ -169,7 +170,9 @@ def test_knowledge_edits_take_effect_without_retraining(tmp_path) -> None:  # ty
 
 
 def test_unanswered_log_keeps_the_time(guide_assistant: GuideAssistant, demo_kb) -> None:  # type: ignore[no-untyped-def]
-    guide_assistant.reply("怎么申请宅基地", intent="ask_process", intent_confidence=0.9, sender_id="u-78")
+    guide_assistant.reply(
+        "孩子上学怎么申请学位", intent="ask_process", intent_confidence=0.9, sender_id="u-78"
+    )
     with demo_kb() as session:
         row = session.execute(
             select(UnansweredQuestion).where(UnansweredQuestion.sender_id == "u-78")

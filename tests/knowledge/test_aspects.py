@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from knowledge.aspects import Aspect, detect_aspect, question_sentence
+import pytest
+
+from knowledge.answering import Context, Thresholds, resolve_aspect
+from knowledge.aspects import Aspect, asks_whether_allowed, detect_aspect, question_sentence
 from knowledge.text import normalize
 
 
@@ -21,3 +24,33 @@ def test_the_last_asking_sentence_wins_and_a_story_without_a_question_mark_ends_
 def test_one_sentence_has_no_separate_question_sentence() -> None:
     assert question_sentence(normalize("食品经营许可证要什么材料？")) is None
     assert question_sentence(normalize("食品经营许可证，要多久")) is None
+
+
+def test_the_longest_keyword_wins_even_where_a_shorter_one_overlaps_it() -> None:
+    # 去哪 and 哪个窗口 overlap; the longer outweighs 材料
+    assert detect_aspect(normalize("这个审批去哪个窗口递材料？")) is Aspect.location
+    assert detect_aspect(normalize("高新认证的材料交到哪个部门")) is Aspect.location
+    assert detect_aspect(normalize("高新认证要交哪些材料")) is Aspect.materials
+
+
+@pytest.mark.parametrize(
+    ("question", "allowed"),
+    [
+        ("超市离学校有点近，还能申请卖烟吗", True),
+        ("个体工商户能不能自己在海关登记", True),
+        ("在抖音卖自己做的辣椒酱，没有门店能办执照不", True),
+        ("啥样的投资项目必须政府审批，不能直接登记", False),  # 不能直接 is a rule, not a request
+        ("项目节能审查要多久", False),  # 节能 is not 能
+    ],
+)
+def test_asking_whether_the_enterprise_may(question: str, allowed: bool) -> None:
+    assert asks_whether_allowed(normalize(question)) is allowed
+
+
+def test_a_may_we_question_the_model_did_not_place_asks_for_the_conditions() -> None:
+    text = normalize("超市离学校有点近，还能申请卖烟吗")
+    assert resolve_aspect(text, "nlu_fallback", 0.35, Context(), Thresholds()) is Aspect.conditions
+    # the model's own aspect, and an aspect named in words, still come first
+    assert resolve_aspect(text, "ask_location", 0.9, Context(), Thresholds()) is Aspect.location
+    online = normalize("这种能在网上申请吗")
+    assert resolve_aspect(online, "nlu_fallback", 0.35, Context(), Thresholds()) is Aspect.online

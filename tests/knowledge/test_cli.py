@@ -206,3 +206,52 @@ def test_demo_import_and_catalogue_on_top(
     code, out, _ = run(capsys, "kb", "import", "--catalogue")
     assert code == 0 and out.startswith("导入完成：新增 1135 条")
     assert sum(1 for i in listed(capsys) if i["has_guide"]) == 60
+
+
+def test_teach_adds_the_question_to_its_items_situations_once(
+    url: str, tmp_path: Path, item: Item, write_yaml: WriteYaml, capsys: Any
+) -> None:
+    run(capsys, "kb", "import", str(write_yaml(tmp_path / "g.yaml", [item()])))
+    code, out, _ = run(capsys, "kb", "teach", "楼下想开个卖卤菜的小档口", "--item", "食品经营许可证核发")
+    assert code == 0 and out.startswith("已学习：这句问法记入“食品经营许可证核发”的适用情形")
+    code, out, _ = run(capsys, "kb", "show", "DEMO-SCJG-013", "--json")
+    shown = json.loads(out)
+    assert shown["situations"][-1] == "楼下想开个卖卤菜的小档口" and shown["version"] == 2
+    # the same words again (another spacing, Traditional) change nothing
+    code, out, _ = run(capsys, "kb", "teach", "樓下想開個賣滷菜的小檔口 ", "--item", "DEMO-SCJG-013")
+    assert code == 0 and out == "“食品经营许可证核发”的适用情形里已有这句问法，未做修改\n"
+    assert [i["version"] for i in listed(capsys)] == [2]
+
+
+@pytest.mark.parametrize(
+    ("question", "item_name", "message"),
+    [
+        (
+            "楼下想开个卖卤菜的小档口",
+            "食品经营许可",
+            "没有找到有办事指南的事项：食品经营许可（请写完整的事项名称或事项编码）",
+        ),
+        ("  ！！ ", "食品经营许可证核发", "问题内容为空，没有可学习的说法"),
+        ("开店" * 101, "食品经营许可证核发", "问题太长（202 字）"),
+    ],
+    ids=["an item not named in full", "no words", "a whole document"],
+)
+def test_teach_refuses_what_it_cannot_teach_and_changes_nothing(
+    url: str,
+    tmp_path: Path,
+    item: Item,
+    write_yaml: WriteYaml,
+    capsys: Any,
+    question: str,
+    item_name: str,
+    message: str,
+) -> None:
+    run(capsys, "kb", "import", str(write_yaml(tmp_path / "g.yaml", [item()])))
+    code, out, err = run(capsys, "kb", "teach", question, "--item", item_name)
+    assert code == 2 and out == "" and err.startswith("错误：" + message) and "知识库未做任何修改" in err
+    assert [i["version"] for i in listed(capsys)] == [1]
+
+
+def test_teach_needs_an_initialised_knowledge_base(url: str, capsys: Any) -> None:
+    code, _, err = run(capsys, "kb", "teach", "楼下想开个卖卤菜的小档口", "--item", "食品经营许可证核发")
+    assert code == 2 and "知识库尚未初始化" in err

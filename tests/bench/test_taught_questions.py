@@ -1,0 +1,32 @@
+"""The demo guides were taught the tuning sets' questions (bench/teach_demo.py): never a held-out one,
+and a benchmark asks a set only of guides stripped of what they learnt from it."""
+
+from __future__ import annotations
+
+from bench.common import HELDOUT_QUESTIONS, TEACHING_SETS, demo_records, set_questions, taught_questions
+from knowledge.text import normalize
+
+
+def test_no_held_out_question_is_in_the_demo_guides() -> None:
+    held_out = {normalize(q) for q in set_questions(HELDOUT_QUESTIONS)}
+    lines = {normalize(line) for record in demo_records() for line in record.situations}
+    assert len(held_out) > 400 and len(lines) > 1900
+    assert not held_out & lines
+
+
+def test_every_taught_question_is_in_the_demo_guides_under_its_item() -> None:
+    situations = {record.name: set(record.situations) for record in demo_records()}
+    pairs = [pair for path in TEACHING_SETS.values() for pair in taught_questions(path)]
+    assert len(pairs) > 1000
+    assert [(q, item) for q, item in pairs if q not in situations[item]] == []
+
+
+def test_a_set_is_asked_of_guides_stripped_of_its_own_questions() -> None:
+    path = TEACHING_SETS["scenarios"]
+    own = set_questions(path)
+    taught = {q for q, _ in taught_questions(path)}
+    assert taught and taught <= own
+    everything = [line for record in demo_records() for line in record.situations]
+    stripped = [line for record in demo_records(without=own) for line in record.situations]
+    assert taught <= set(everything) and not taught & set(stripped)
+    assert len(everything) - len(stripped) == len(taught)  # the guides' own 适用情形 stay
