@@ -77,7 +77,7 @@ def set_questions(path: Path) -> frozenset[str]:
 
 def demo_records(*, situations: bool = True, without: frozenset[str] = frozenset()) -> list[Any]:
     """The demo guides; ``situations=False`` drops their 适用情形, to measure what those add;
-    ``without``: 适用情形 lines to drop, the questions of the set about to be asked (bench/teach_demo.py
+    ``without``: 适用情形 lines to drop (compared normalised), the questions of the set about to be asked (bench/teach_demo.py
     taught them), so that a set is never asked what the guides were taught from it."""
     import dataclasses
 
@@ -87,8 +87,12 @@ def demo_records(*, situations: bool = True, without: frozenset[str] = frozenset
     if not situations:
         return [dataclasses.replace(r, situations=()) for r in records]
     if without:
+        from knowledge.text import normalize
+
+        # normalised: a set's question in Traditional characters is the same question (用人單位…收費嗎)
+        dropped = {normalize(q) for q in without}
         return [
-            dataclasses.replace(r, situations=tuple(s for s in r.situations if s not in without))
+            dataclasses.replace(r, situations=tuple(s for s in r.situations if normalize(s) not in dropped))
             for r in records
         ]
     return records

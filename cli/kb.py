@@ -345,10 +345,12 @@ def _teach(args: argparse.Namespace) -> int:
     except TeachingError as exc:
         raise UserError(f"{exc}（知识库未做任何修改）") from None
     names = "、".join(report.items)
-    if report.added:
-        print(
-            f"已学习：这句问法记入“{names}”的适用情形（知识库版本 {report.revision}），运行中的助手稍后自动生效"
-        )
-    else:
+    if not report.added:
         print(f"“{names}”的适用情形里已有这句问法，未做修改")
+        return 0
+    print(
+        f"已学习：这句问法记入“{names}”的适用情形（知识库版本 {report.revision}），运行中的助手稍后自动生效"
+    )
+    if report.words_only:
+        print("提示：这句话很短，只用于字词匹配；写成八个字以上、说清楚办什么事的一句话，语义理解才会学到它")
     return 0

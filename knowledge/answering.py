@@ -307,9 +307,10 @@ def _suggest(
 ) -> Reply | None:
     """The guides worth offering when the meaning leans towards one but not enough to answer; None: none.
 
-    "新上一个厂房项目先要在发改那边登个记" is 企业投资项目备案 at 0.33, ahead of
-    the rest, but below the 0.57 that answers. Saying no guide exists would be
-    wrong; answering might be too. The user picks, or asks for the butler.
+    "我们想建个仓库，听说要先在发改委挂个号" is 企业投资项目备案 at 0.64, far ahead of
+    the rest, but the words point nowhere and the meaning alone answers from 0.86.
+    Saying no guide exists would be wrong; answering might be too. The user picks,
+    or asks for the butler.
     """
     cut = th.cut_for(ranking)
     best = ranking.best
@@ -356,7 +357,7 @@ def _dense_pick(
     if result.confidence >= th.choose_confidence:
         # the words fit several items (规划许可: 建设工程… or 建设用地…): the user chooses unless meaning is clear
         floor, margin = cut.floor, cut.settle_margin
-        if not words_agree or not _beyond_names(result):
+        if not words_agree or not _beyond_names(result, th):
             return None, confidence
     elif words_agree:
         floor, margin = cut.floor, cut.margin
@@ -367,16 +368,24 @@ def _dense_pick(
     return None, confidence
 
 
-def _beyond_names(result: SearchResult) -> bool:
-    """True when the question says something the candidates' names do not: a situation the meaning can weigh.
+def _beyond_names(result: SearchResult, th: Thresholds) -> bool:
+    """True when the question says something the names it offers a choice between do not.
 
     "用电报装要什么材料" is two items' shared name and an aspect: the classifier's lean
     between 高压 and 低压 is then a prior from their 适用情形, not evidence, and the user
-    chooses. "厂里要装1000多千伏安的变压器" brings 变压器.
+    chooses. "厂里要装1000多千伏安的变压器" brings 变压器. A number or a Latin word ("2024年")
+    says nothing about which item is meant, nor does a word that shares a character with the names
+    (jieba cuts "2024年用电报装" into 年用, 电报 …; "电力报装" is the name in other words).
     """
-    names = [hit.name for hit in result.hits]
+    best = result.best
+    if best is None:
+        return False
+    offered = [hit.name for hit in result.hits if hit.score >= th.choose_ratio * best.score]
     return any(
-        len(w) >= 2 and not any(ch in STOP_CHARS for ch in w) and not any(w in name for name in names)
+        len(w) >= 2
+        and not w.isascii()
+        and not any(ch in STOP_CHARS or ch.isdigit() for ch in w)
+        and not any(ch in name for name in offered for ch in w)  # "年用", "电力": pieces around a name
         for w in jieba.lcut(result.content)
     )
 

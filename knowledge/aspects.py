@@ -268,9 +268,11 @@ def question_sentence(text: str) -> str | None:
 
 
 # "能不能…", "还能…吗", "能办…不": whether the enterprise may, the conditions (bot/data/nlu/guide.yml's
-# convention); a bare 能 is too common (节能, 功能), so only 能 before a verb of applying counts, never after 不
+# convention); a bare 能 is too common, so only 能 before a verb of applying counts, and never in a word
+# (节能, 功能, 技能, 可能) or after 不 ("不能直接登记" states a rule)
 _MAY_WE = re.compile(
-    r"能不能|能否|可不可以|是否可以|还能|(?<!不)能(?:办|申请|领|报|贷|走|先|直接|自己|拿|用)|可以(?:办|申请|先|直接|自己)"
+    r"能不能|能否|可不可以|是否可以|还能|(?<![不可功节智性技只才就])能(?:办|申请|领|报|贷|走|先|直接|自己|拿|用)"
+    r"|(?<!不)可以(?:办|申请|先|直接|自己)"
 )
 
 

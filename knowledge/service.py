@@ -78,13 +78,15 @@ def import_records(
     source: str,
     has_guide: bool = True,
     progress: Progress | None = None,
+    revision_source: str | None = None,
 ) -> ImportReport:
     """Create or update items from validated records.
 
     An item whose content hash is unchanged is not written at all; a changed item gets
     version + 1 and a ``GuideRevision`` row. Name-only records (``has_guide=False``) never
     overwrite an item that has a full guide. ``knowledge_state.revision`` grows once per
-    import that changed anything, which tells running assistants to reload.
+    import that changed anything, which tells running assistants to reload. ``revision_source``
+    names the change in the revision rows when it is not where the guide came from (a taught question).
     """
     existing = _existing_items(session, [r.id for r in records])
     created = updated = unchanged = kept = 0
@@ -120,7 +122,7 @@ def import_records(
                     version=item.version,
                     content={**record.to_dict(), "source": values["source"]},
                     content_hash=digest,
-                    source=str(values["source"]),
+                    source=revision_source or str(values["source"]),
                     created_at=now,
                 )
             )

@@ -41,6 +41,10 @@ def test_the_longest_keyword_wins_even_where_a_shorter_one_overlaps_it() -> None
         ("在抖音卖自己做的辣椒酱，没有门店能办执照不", True),
         ("啥样的投资项目必须政府审批，不能直接登记", False),  # 不能直接 is a rule, not a request
         ("项目节能审查要多久", False),  # 节能 is not 能
+        ("节能用电改造有补贴吗", False),
+        ("技能报名在哪", False),
+        ("我们可能先要办个执照", False),
+        ("不可以直接登记吗", False),
     ],
 )
 def test_asking_whether_the_enterprise_may(question: str, allowed: bool) -> None:

@@ -459,3 +459,22 @@ def test_a_follow_up_in_the_items_own_words_stays_whatever_the_meaning_says(
         after_the_food_licence("另外我们想从旁边的河里直接抽水来冲洗车间，这个要审批吗", unsure)
         == "食品经营许可证核发"
     )
+
+
+def test_the_meaning_settles_a_shared_name_only_when_the_question_says_more(
+    demo_live_index: LiveIndex,
+) -> None:
+    """ "用电报装" names two items; the classifier's lean between them is no evidence unless the question says more."""
+    snapshot = demo_live_index.current()
+    ids = {g.name: g.id for g in snapshot.guides.values()}
+    lean = FixedMeaning([(ids["高压用电报装"], 0.9), (ids["低压小微企业用电报装"], 0.05)])
+    for bare in ("用电报装要什么材料", "2024年用电报装要什么材料"):
+        reply = answer_question(snapshot.index, snapshot.guides, bare, dense=lean)  # type: ignore[arg-type]
+        assert reply.kind == "choose_guide", bare
+        assert {c["guide_name"] for c in reply.custom["candidates"]} >= {
+            "高压用电报装",
+            "低压小微企业用电报装",
+        }
+    more = "冷库用电报装要什么材料"  # the same tie in the words, and a cold store the meaning can weigh
+    reply = answer_question(snapshot.index, snapshot.guides, more, dense=lean)  # type: ignore[arg-type]
+    assert (reply.kind, reply.guide_name, reply.basis) == ("guide", "高压用电报装", "meaning")
