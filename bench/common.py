@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def taught_questions(path: Path) -> list[tuple[str, str]]:
     from knowledge.text import normalize
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    held_out = {normalize(q) for q in set_questions(HELDOUT_QUESTIONS)}
+    held_out = _held_out_questions()
     pairs = []
     for conversation in data["conversations"]:
         first = conversation["turns"][0]
@@ -65,6 +66,14 @@ def taught_questions(path: Path) -> list[tuple[str, str]]:
         if first.get("guide") and long_enough and normalize(question) not in held_out:
             pairs.append((question, str(first["guide"])))
     return pairs
+
+
+@lru_cache(maxsize=1)
+def _held_out_questions() -> frozenset[str]:
+    """The held-out questions, normalised: read once for every set taught_questions is asked about."""
+    from knowledge.text import normalize
+
+    return frozenset(normalize(q) for q in set_questions(HELDOUT_QUESTIONS))
 
 
 def set_questions(path: Path) -> frozenset[str]:

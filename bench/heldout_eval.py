@@ -258,9 +258,11 @@ async def dialogue_appeals(appeals: AppealSet, dialogue: Any) -> dict[str, Any]:
 
 
 async def evaluate(model: Path, database_url: str, errors: int, *, situations: bool = True) -> dict[str, Any]:
+    from bench.common import demo_records
     from bench.dialogue import Dialogue, build_world
 
-    names = demo_guide_names()
+    records = demo_records()
+    names = frozenset(record.name for record in records)
     conversations = load_guide_questions(HELDOUT / "guide_questions.yaml", names)
     appeals = load_appeals(HELDOUT / "appeals.yaml", names)
     training = training_examples(ROOT / "bot" / "data" / "nlu")
@@ -272,10 +274,8 @@ async def evaluate(model: Path, database_url: str, errors: int, *, situations: b
         if normalize(c.text) in training
     ]
 
-    from bench.common import demo_records
-
     # the guides' 适用情形 were taught the tuning sets' questions (bench/teach_demo.py), never these
-    taught = {normalize(line) for record in demo_records() for line in record.situations}
+    taught = {normalize(line) for record in records for line in record.situations}
     in_guides = [t.question for turns in conversations for t in turns if normalize(t.question) in taught]
 
     build_world(database_url, situations=situations)

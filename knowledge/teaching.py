@@ -21,14 +21,14 @@ from knowledge.dense import MIN_SITUATION_CHARS
 from knowledge.models import GuideItem
 from knowledge.records import GuideRecord
 from knowledge.service import import_records
-from knowledge.text import has_meaningful_text, normalize, segments
+from knowledge.text import has_meaningful_text, normalize, segments, without_control
 
 MAX_TAUGHT_CHARS = 200  # a 适用情形 line is one situation; a longer text is a complaint or a document
 SOURCE = "butler kb teach"  # the revision's source; the guide keeps the source it was imported from
 # a table cell separates 适用情形 lines with ；, ; or a line break (knowledge/records.py): inside one
-# line they become a comma, or an export would come back as several lines, or not import at all
+# line they become a comma, or an export would come back as several lines, or not import at all;
+# tabs and other spaces collapse into one
 _LINE_BREAKERS = re.compile(r"[；;\r\n\u2028\u2029]+")
-_CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\ufeff]")
 
 
 class TeachingError(ValueError):
@@ -62,7 +62,7 @@ def _same_words(text: str) -> str:
 
 def clean_question(question: str) -> str:
     """The question as one 适用情形 line: no control characters, no line separators, single spaces."""
-    text = _CONTROL.sub(" ", _LINE_BREAKERS.sub("，", question or ""))
+    text = without_control(_LINE_BREAKERS.sub("，", question or ""))
     return " ".join(text.split()).strip("，")
 
 

@@ -57,12 +57,17 @@ def _convert(text: str) -> str:
     return str(_CONVERTER.convert(text))
 
 
+def without_control(text: str) -> str:
+    """Control and zero-width characters replaced by spaces; the text is otherwise as typed."""
+    return _CONTROL.sub(" ", text or "")
+
+
 def normalize(text: str, max_chars: int | None = MAX_QUESTION_CHARS) -> str:
     """Canonical form of a user question: NFKC, Simplified, lower case, no control characters.
 
     A question is cut at ``max_chars``; a guide's own text is normalised whole (``None``).
     """
-    text = _CONTROL.sub(" ", text or "")
+    text = without_control(text)
     text = unicodedata.normalize("NFKC", text)[: max_chars * 2 if max_chars else None]
     text = to_simplified(text).lower()
     return _SPACE.sub(" ", text).strip()[:max_chars]
