@@ -19,11 +19,18 @@ import jieba
 
 from knowledge.answers import GuideLike, compose_answer
 from knowledge.aspects import (
+    HOW_TO_DO,
     INTENT_ASPECTS,
     Aspect,
+    asked_aspects,
+    asks_how_by_verb,
     asks_how_to_do,
     asks_whether_allowed,
+    asks_whether_needed,
     detect_aspect,
+    keyword_match,
+    mend_where,
+    named_aspects,
     question_sentence,
 )
 from knowledge.dense import DenseIndex, DenseRanking
@@ -172,25 +179,44 @@ DENSE_TOP_K = 5
 def resolve_aspect(
     text: str, intent: str | None, intent_confidence: float, context: Context, th: Thresholds
 ) -> Aspect:
-    """The aspect the user asks for: the model's intent, checked against the keywords.
+    """The aspect the user asks for: the model's intent, checked against the wording.
 
     In a message of several sentences, the model reads the story too ("社保也一直按时交"
     is not a question about the steps); an aspect named in the sentence that asks wins.
+    The model reads words, not the question they form, so the form decides first:
+    "要不要去备个案" asks whether at all (the overview), "材料交到哪" asks where
+    (a keyword that itself asks outweighs one that names), "能不能…" asks whether the
+    enterprise may (the conditions), "X怎么办" the steps.
     """
+    text = mend_where(text)
     asked = question_sentence(text)
+    where = asked or text
     named_where_asked = detect_aspect(asked) if asked is not None else None
     if named_where_asked is not None:
         return named_where_asked
-    keyword = detect_aspect(text)
+    match = keyword_match(text)
+    keyword = match.aspect if match else None
+    if (match is None or match.word == "手续") and asks_whether_needed(where):
+        return Aspect.overview
     predicted = INTENT_ASPECTS.get(intent or "")
+    named = named_aspects(text)
+    asking = asked_aspects(where)
+    # "在网上怎么申请", "打哪个部门的电话": the channel the model hears is what is asked about
+    channel = predicted in (Aspect.online, Aspect.contact) and predicted in named
+    if len(asking) == 1 and not channel:
+        return next(iter(asking))
+    if keyword is None and asks_whether_allowed(where):  # "还能申请吗", whatever aspect the model guesses
+        return Aspect.conditions
+    if match is not None and match.word in HOW_TO_DO and named == {Aspect.process}:
+        return Aspect.process  # "要装个商用电表，要怎么申请": the steps, though the model hears materials
     if predicted is not None:
         if keyword is None or keyword is predicted or intent_confidence >= th.trusted_intent:
             return predicted if not (predicted is Aspect.overview and keyword) else keyword
         return keyword
     if keyword is not None:
         return keyword
-    if asks_whether_allowed(asked or text):  # no aspect named, and the model heard none: "还能申请吗"
-        return Aspect.conditions
+    if asks_how_by_verb(where):  # "咋评啊", "怎么申情"
+        return Aspect.process
     if context.aspect and context.aspect in Aspect.__members__:
         return Aspect(context.aspect)  # "那排污许可呢？" keeps the aspect
     return Aspect.overview

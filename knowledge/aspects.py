@@ -9,6 +9,7 @@ the aspect words from a question before the item is looked up, so that
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -79,6 +80,11 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "什么手续",
         "啥手续",
         "哪些手续",
+        "办哪些",
+        "先办什么",
+        "先办啥",
+        "该办什么",
+        "该办啥",
     ),
     Aspect.materials: (
         "申请材料",
@@ -139,6 +145,14 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "几块钱",
         "成本",
         "工本费",
+        "交费",
+        "缴费",
+        "手续费",
+        "服务费",
+        "年费",
+        "押金",
+        "什么费",
+        "啥费",
     ),
     Aspect.location: (
         "在哪里",
@@ -156,6 +170,8 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "营业厅",
         "几楼",
         "哪个部门办",
+        "哪个部门",
+        "哪个单位",
         "哪办",
         # where the papers go: outweighs the 材料 in "材料交到哪个部门"
         "交到哪",
@@ -177,6 +193,9 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "联系人",
         "号码",
         "座机",
+        "部门的电话",
+        "哪个部门咨询",
+        "哪个部门问",
     ),
     Aspect.online: (
         "网上办",
@@ -197,6 +216,18 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "一网通办",
         "电子化",
         "远程",
+        "哪个平台",
+        "什么平台",
+        "哪个系统",
+        "什么系统",
+        "哪个网站",
+        "什么网站",
+        "哪个入口",
+        "哪个小程序",
+        "微信上",
+        "公众号",
+        "电子税务局",
+        "单一窗口",
     ),
     Aspect.conditions: (
         "受理条件",
@@ -228,26 +259,111 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "手续",
         "怎么走",
         "顺序",
+        "哪几步",
+        "几个步骤",
+        "走什么手续",
+        "走啥手续",
+        "走什么审批",
+        "走啥审批",
+        "走什么流程",
     ),
 }
 
 _PATTERNS = {aspect: re.compile("|".join(map(re.escape, words))) for aspect, words in _KEYWORDS.items()}
 
 
+@dataclass(frozen=True)
+class KeywordMatch:
+    """One aspect keyword found in a question: where it ends and how long it is."""
+
+    aspect: Aspect
+    word: str
+    start: int
+    order: int  # the aspect's place in the table: an earlier aspect wins a tie
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.word)
+
+    def overlaps(self, other: KeywordMatch) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def headed_by(self, other: KeywordMatch) -> bool:
+        """True when an overlapping keyword of another aspect ends later (or as late, being longer):
+        the head of the phrase, since a Chinese phrase ends in what it is about."""
+        return (
+            other.aspect is not self.aspect
+            and self.overlaps(other)
+            and (other.end, len(other.word)) > (self.end, len(self.word))
+        )
+
+
+def keyword_matches(text: str) -> list[KeywordMatch]:
+    """Every keyword of every aspect in normalised text (its first occurrence)."""
+    found = []
+    for order, (aspect, words) in enumerate(_KEYWORDS.items()):
+        for word in words:
+            start = text.find(word)
+            if start >= 0:
+                found.append(KeywordMatch(aspect, word, start, order))
+    return found
+
+
+def keyword_match(text: str) -> KeywordMatch | None:
+    """The keyword that names the aspect most specifically in normalised text, or None.
+
+    The longest keyword wins; but a keyword of another aspect that overlaps it and ends later
+    is the head of the phrase ("要交什么费用": 什么费 after 要交什么 asks for the fee).
+    """
+    found = keyword_matches(text)
+    if not found:
+        return None
+    best = max(found, key=lambda match: (len(match.word), -match.order))
+    heads = [match for match in found if best.headed_by(match)]
+    return max(heads, key=lambda match: (match.end, len(match.word))) if heads else best
+
+
 def detect_aspect(text: str) -> Aspect | None:
-    """The aspect named most specifically in normalised text (its longest keyword), or None if none is named.
+    """The aspect named most specifically in normalised text (see ``keyword_match``), or None if none is named.
 
     Every keyword is looked for on its own: a regex alternation would stop at the first that fits
     ("去哪" in "去哪个窗口递材料") and hide the longer one ("哪个窗口") that outweighs 材料.
     """
-    best: tuple[int, int, Aspect] | None = None
-    for order, (aspect, words) in enumerate(_KEYWORDS.items()):
-        for word in words:
-            if word in text:
-                candidate = (len(word), -order, aspect)
-                if best is None or candidate[:2] > best[:2]:
-                    best = candidate
-    return best[2] if best else None
+    match = keyword_match(text)
+    return match.aspect if match else None
+
+
+def named_aspects(text: str) -> set[Aspect]:
+    """Every aspect some keyword of which occurs in normalised text."""
+    return {match.aspect for match in keyword_matches(text)}
+
+
+_INTERROGATIVE = re.compile("哪|什么|啥|多少|多久|多长|几|谁|怎|咋|如何")
+
+
+def asked_aspects(text: str) -> set[Aspect]:
+    """Every aspect named by a keyword that itself asks (交到哪, 多少钱, 找谁), not merely names (材料).
+
+    Of overlapping keywords of two aspects only the head counts: 在哪 in 在哪个平台 asks for
+    the platform, 要交什么 in 要交什么费用 for the fee.
+    """
+    found = keyword_matches(text)
+    return {
+        match.aspect
+        for match in found
+        if _INTERROGATIVE.search(match.word) and not any(match.headed_by(other) for other in found)
+    }
+
+
+# "去那里办", "交到那": 那 typed for 哪 (same pinyin) where only a question makes sense
+_WHERE_TYPO = re.compile(
+    r"(?<=[去在到交送找])那(?=里|儿|个(?:部门|窗口|单位|平台|网站|地方|大厅)|$|[，,。？?！!])"
+)
+
+
+def mend_where(text: str) -> str:
+    """Normalised text with 那 read as 哪 where it asks where ("高新认证的材料交到那")."""
+    return _WHERE_TYPO.sub("哪", text)
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
@@ -279,6 +395,31 @@ _MAY_WE = re.compile(
 def asks_whether_allowed(text: str) -> bool:
     """True for a yes-no question whether the enterprise may do something ("超市离学校近，还能申请卖烟吗")."""
     return _MAY_WE.search(text) is not None
+
+
+_APPLYING = "(?:办|批|备案|报备|申请|审批|登记|报|送审|拿|证|许可|手续)"
+_NEEDED = re.compile(
+    rf"(?:要不要|需不需要|需要不需要|是否需要|用不用)[^，,。？?！!]{{0,8}}{_APPLYING}"
+    r"|是不是(?:得|要|还要|就要|必须)"
+    rf"|(?:必须|需要|(?<![也都])要|得)(?:先|去|再|单独|另外|专门)?去?{_APPLYING}"
+    r"[^，,。？?！!]{0,12}(?:吗|(?<!什)么|不|没)(?:[，,。？?！!]|$)"
+)
+
+
+def asks_whether_needed(text: str) -> bool:
+    """True for a yes-no question whether the matter must be done at all ("食堂买了个锅炉，要不要去备个案")."""
+    return _NEEDED.search(text) is not None
+
+
+# "咋评啊", "怎么最快消掉", "怎么申情": 怎么/咋/如何 before a verb of doing, when no keyword names the aspect
+_HOW_VERB = re.compile(
+    r"(?:怎么|咋|如何|怎样)(?:才能|最快|样才能|去)?(?:申|办|报|评|弄|搞|整|消|移|撤|领|开通|做|填|交上|操作)"
+)
+
+
+def asks_how_by_verb(text: str) -> bool:
+    """True for 怎么/咋/如何 + a verb of doing: the steps, by the NLU data's convention."""
+    return _HOW_VERB.search(text) is not None
 
 
 def asks_how_to_do(text: str) -> bool:

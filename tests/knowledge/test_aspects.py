@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from knowledge.answering import Context, Thresholds, resolve_aspect
-from knowledge.aspects import Aspect, asks_whether_allowed, detect_aspect, question_sentence
+from knowledge.aspects import (
+    Aspect,
+    asks_how_by_verb,
+    asks_whether_allowed,
+    asks_whether_needed,
+    detect_aspect,
+    mend_where,
+    question_sentence,
+)
 from knowledge.text import normalize
 
 
@@ -51,10 +59,76 @@ def test_asking_whether_the_enterprise_may(question: str, allowed: bool) -> None
     assert asks_whether_allowed(normalize(question)) is allowed
 
 
-def test_a_may_we_question_the_model_did_not_place_asks_for_the_conditions() -> None:
-    text = normalize("超市离学校有点近，还能申请卖烟吗")
-    assert resolve_aspect(text, "nlu_fallback", 0.35, Context(), Thresholds()) is Aspect.conditions
-    # the model's own aspect, and an aspect named in words, still come first
-    assert resolve_aspect(text, "ask_location", 0.9, Context(), Thresholds()) is Aspect.location
-    online = normalize("这种能在网上申请吗")
-    assert resolve_aspect(online, "nlu_fallback", 0.35, Context(), Thresholds()) is Aspect.online
+def aspect_of(question: str, intent: str = "nlu_fallback", confidence: float = 0.35) -> Aspect:
+    return resolve_aspect(normalize(question), intent, confidence, Context(), Thresholds())
+
+
+def test_a_may_we_question_naming_no_aspect_asks_for_the_conditions() -> None:
+    assert aspect_of("超市离学校有点近，还能申请卖烟吗") is Aspect.conditions
+    # whatever the model guesses from the words (学校 sounds like a place)
+    assert aspect_of("超市离学校有点近，还能申请卖烟吗", "ask_location", 0.9) is Aspect.conditions
+    # an aspect named in words still comes first
+    assert aspect_of("这种能在网上申请吗") is Aspect.online
+
+
+@pytest.mark.parametrize(
+    ("question", "needed"),
+    [
+        ("仓库里新放了两个储气罐，要不要去报备一下", True),
+        ("我们只是换了个法人，是不是得重新办证", True),
+        ("店里加卖散装白酒，需要另外申请吗", True),
+        ("这种小改造需不需要审批", True),
+        ("要办什么证", False),  # which licences: the overview by its own keyword
+        ("要不要交钱", False),  # whether to pay, not whether to apply
+        ("个体户也要报吗", False),  # whether the rule reaches us: the conditions
+        ("是不是每年都要报吗", False),
+    ],
+)
+def test_asking_whether_the_matter_must_be_done_at_all(question: str, needed: bool) -> None:
+    assert asks_whether_needed(normalize(question)) is needed
+
+
+def test_whether_it_must_be_done_at_all_is_the_overview_whatever_the_model_hears() -> None:
+    assert aspect_of("仓库里新放了两个储气罐，要不要去报备一下", "ask_materials", 0.85) is Aspect.overview
+    assert aspect_of("店门口想挂个灯箱，要不要去城管批", "ask_location", 0.95) is Aspect.overview
+    assert aspect_of("店里加卖散装白酒，需要另外办手续吗", "ask_overview", 0.9) is Aspect.overview
+    # a part named in words is still what is asked
+    assert aspect_of("店里加卖散装白酒，需要另外申请吗，要多久", "ask_overview", 0.9) is Aspect.time_limit
+
+
+def test_a_keyword_that_asks_outweighs_one_that_names_and_the_model() -> None:
+    # 材料 names a thing; 交到哪 asks where it goes
+    assert aspect_of("商标的材料写完了，该交到哪", "ask_materials", 1.0) is Aspect.location
+    assert aspect_of("节能报告弄好了，需要提交什么", "ask_conditions", 0.9) is Aspect.materials
+    # unless the model hears a channel the message names: online and by phone are what is asked about
+    assert aspect_of("商标在网上怎么申请", "ask_online", 1.0) is Aspect.online
+    assert aspect_of("要打哪个部门的电话问", "ask_contact", 1.0) is Aspect.contact
+
+
+def test_na_typed_for_which_still_asks_where() -> None:
+    assert mend_where(normalize("材料交到那")) == "材料交到哪"
+    assert mend_where(normalize("去那里办")) == "去哪里办"
+    assert mend_where(normalize("在那个部门办")) == "在哪个部门办"
+    assert mend_where(normalize("城管那边说要批")) == "城管那边说要批"  # 那边 is there, not where
+    assert aspect_of("商标的材料写完了，该交到那", "ask_materials", 1.0) is Aspect.location
+
+
+def test_the_head_of_a_phrase_names_the_aspect() -> None:
+    # 要交什么 (materials) runs into 费用: the fee is asked
+    assert detect_aspect(normalize("这个审批要交什么费用吗")) is Aspect.fee
+    assert detect_aspect(normalize("这个审批要交什么材料")) is Aspect.materials
+
+
+def test_how_to_do_asks_for_the_steps_over_the_model() -> None:
+    assert aspect_of("店里要装个三相电表，要怎么申请", "ask_materials", 0.85) is Aspect.process
+    # 怎么/咋 before a verb of doing, when nothing names the aspect
+    assert aspect_of("听说能评个专精特新，咋评啊") is Aspect.process
+    assert asks_how_by_verb(normalize("怎么最快撤掉")) and not asks_how_by_verb(normalize("怎么收费"))
+    # a channel named beside it is what is asked about
+    assert aspect_of("商标在网上怎么申请", "ask_online", 1.0) is Aspect.online
+
+
+def test_which_platform_is_online_and_which_department_is_the_place() -> None:
+    assert aspect_of("项目备案在哪个平台填报", "ask_location", 0.8) is Aspect.online
+    assert aspect_of("出口退税在电子税务局上能办吗", "nlu_fallback", 0.35) is Aspect.online
+    assert aspect_of("能耗审查找哪个部门", "inform_guide", 0.6) is Aspect.location
