@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 
 class Aspect(str, Enum):
@@ -298,15 +299,21 @@ class KeywordMatch:
         )
 
 
-def keyword_matches(text: str) -> list[KeywordMatch]:
-    """Every keyword of every aspect in normalised text (its first occurrence)."""
+_EVERY_KEYWORD = tuple(
+    (order, aspect, word) for order, (aspect, words) in enumerate(_KEYWORDS.items()) for word in words
+)
+
+
+@lru_cache(maxsize=512)
+def keyword_matches(text: str) -> tuple[KeywordMatch, ...]:
+    """Every keyword of every aspect in normalised text (its first occurrence); cached, since one
+    question is read several ways."""
     found = []
-    for order, (aspect, words) in enumerate(_KEYWORDS.items()):
-        for word in words:
-            start = text.find(word)
-            if start >= 0:
-                found.append(KeywordMatch(aspect, word, start, order))
-    return found
+    for order, aspect, word in _EVERY_KEYWORD:
+        start = text.find(word)
+        if start >= 0:
+            found.append(KeywordMatch(aspect, word, start, order))
+    return tuple(found)
 
 
 def keyword_match(text: str) -> KeywordMatch | None:
