@@ -29,7 +29,8 @@ from knowledge.aspects import (
     asks_whether_needed,
     detect_aspect,
     keyword_match,
-    mend_where,
+    last_clause,
+    mend_question_words,
     named_aspects,
     question_sentence,
 )
@@ -182,28 +183,32 @@ def resolve_aspect(
     """The aspect the user asks for: the model's intent, checked against the wording.
 
     In a message of several sentences, the model reads the story too ("社保也一直按时交"
-    is not a question about the steps); an aspect named in the sentence that asks wins.
-    The model reads words, not the question they form, so the form decides first:
-    "要不要去备个案" asks whether at all (the overview), "材料交到哪" asks where
-    (a keyword that itself asks outweighs one that names), "能不能…" asks whether the
-    enterprise may (the conditions), "X怎么办" the steps.
+    is not a question about the steps); an aspect named in the sentence that asks wins,
+    and the rules below read that sentence only. The model reads words, not the question
+    they form, so the form decides first: "要不要去备个案" asks whether at all (the
+    overview), "材料交到哪" asks where (a keyword that itself asks outweighs one that
+    names, and a sure model only when it ends the question), "能不能…" asks whether the
+    enterprise may (the conditions), "X怎么申请" the steps. docs/nlu-pipeline.md has the
+    order and the measurements.
     """
-    text = mend_where(text)
+    text = mend_question_words(text)
     asked = question_sentence(text)
     where = asked or text
     named_where_asked = detect_aspect(asked) if asked is not None else None
     if named_where_asked is not None:
         return named_where_asked
-    match = keyword_match(text)
+    match = keyword_match(where)
     keyword = match.aspect if match else None
     if (match is None or match.word == "手续") and asks_whether_needed(where):
         return Aspect.overview
     predicted = INTENT_ASPECTS.get(intent or "")
-    named = named_aspects(text)
+    named = named_aspects(where)
     asking = asked_aspects(where)
     # "在网上怎么申请", "打哪个部门的电话": the channel the model hears is what is asked about
     channel = predicted in (Aspect.online, Aspect.contact) and predicted in named
-    if len(asking) == 1 and not channel:
+    confident = predicted is not None and intent_confidence >= th.trusted_intent
+    if len(asking) == 1 and not channel and (not confident or asked_aspects(last_clause(where)) == asking):
+        # a sure model gives way only to the clause that ends the question ("商标在哪里查了，下一步…" tells)
         return next(iter(asking))
     if keyword is None and asks_whether_allowed(where):  # "还能申请吗", whatever aspect the model guesses
         return Aspect.conditions

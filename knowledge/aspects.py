@@ -1,8 +1,9 @@
 """Which part of a guide a question asks for (材料, 时限, 收费 …).
 
-The Rasa model classifies the aspect as an intent; this keyword table is the
-second opinion the answering code uses when the model is unsure, and it strips
-the aspect words from a question before the item is looked up, so that
+The Rasa model classifies the aspect as an intent from the question's words; the
+form of the question read here ("要不要…", "交到哪", "能不能…") and a keyword table
+decide before or against it (``knowledge.answering.resolve_aspect``). The table's
+first part is also stripped from a question before the item is looked up, so that
 "排污许可证要什么材料" searches for "排污许可证" only.
 """
 
@@ -68,7 +69,7 @@ HOW_TO_DO = (
 _HOW_TO_DO = re.compile("|".join(map(re.escape, HOW_TO_DO)))
 
 # keyword patterns per aspect, most specific first; matched on normalised (Simplified, lower-case) text.
-# The longest match wins, so "办什么手续" (overview: which licences) beats "手续" (process) and
+# The longest match wins (unless another aspect's keyword overlapping it ends later: see keyword_match), so "办什么手续" (overview: which licences) beats "手续" (process) and
 # "怎么申请" (process: the steps) beats nothing in "要办什么证".
 _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
     Aspect.overview: (
@@ -81,11 +82,6 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "什么手续",
         "啥手续",
         "哪些手续",
-        "办哪些",
-        "先办什么",
-        "先办啥",
-        "该办什么",
-        "该办啥",
     ),
     Aspect.materials: (
         "申请材料",
@@ -146,14 +142,6 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "几块钱",
         "成本",
         "工本费",
-        "交费",
-        "缴费",
-        "手续费",
-        "服务费",
-        "年费",
-        "押金",
-        "什么费",
-        "啥费",
     ),
     Aspect.location: (
         "在哪里",
@@ -171,8 +159,6 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "营业厅",
         "几楼",
         "哪个部门办",
-        "哪个部门",
-        "哪个单位",
         "哪办",
         # where the papers go: outweighs the 材料 in "材料交到哪个部门"
         "交到哪",
@@ -194,9 +180,6 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "联系人",
         "号码",
         "座机",
-        "部门的电话",
-        "哪个部门咨询",
-        "哪个部门问",
     ),
     Aspect.online: (
         "网上办",
@@ -217,18 +200,6 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "一网通办",
         "电子化",
         "远程",
-        "哪个平台",
-        "什么平台",
-        "哪个系统",
-        "什么系统",
-        "哪个网站",
-        "什么网站",
-        "哪个入口",
-        "哪个小程序",
-        "微信上",
-        "公众号",
-        "电子税务局",
-        "单一窗口",
     ),
     Aspect.conditions: (
         "受理条件",
@@ -260,22 +231,52 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
         "手续",
         "怎么走",
         "顺序",
-        "哪几步",
-        "几个步骤",
-        "走什么手续",
-        "走啥手续",
-        "走什么审批",
-        "走啥审批",
-        "走什么流程",
     ),
 }
 
+# Keywords that tell the aspect but are not stripped before the item is looked up: some are words of
+# item names (社保缴费申报, 电子税务局), and the search was tuned without them.
+_ASPECT_ONLY: dict[Aspect, tuple[str, ...]] = {
+    Aspect.overview: ("办哪些", "先办什么", "先办啥", "该办什么", "该办啥"),
+    # "要交什么费用": the fee; 交费/缴费 only as a question, since 缴费 is in item names
+    Aspect.fee: (
+        "要交费",
+        "要缴费",
+        "交费吗",
+        "缴费吗",
+        "手续费",
+        "服务费",
+        "年费",
+        "押金",
+        "什么费",
+        "啥费",
+    ),
+    Aspect.location: ("哪个部门", "哪个单位"),
+    Aspect.contact: ("部门的电话", "哪个部门咨询", "哪个部门问"),
+    # the NLU data's convention: a platform, system or website is asked for online
+    Aspect.online: (
+        "哪个平台",
+        "什么平台",
+        "哪个系统",
+        "什么系统",
+        "哪个网站",
+        "什么网站",
+        "哪个入口",
+        "哪个小程序",
+        "电子税务局",
+        "单一窗口",
+        "微信上申",
+        "微信上办",
+        "微信上能",
+    ),
+    Aspect.process: ("哪几步", "几个步骤", "走什么手续", "走啥手续", "走什么审批", "走啥审批", "走什么流程"),
+}
 _PATTERNS = {aspect: re.compile("|".join(map(re.escape, words))) for aspect, words in _KEYWORDS.items()}
 
 
 @dataclass(frozen=True)
 class KeywordMatch:
-    """One aspect keyword found in a question: where it ends and how long it is."""
+    """One aspect keyword found in a question, and where it starts."""
 
     aspect: Aspect
     word: str
@@ -300,17 +301,21 @@ class KeywordMatch:
 
 
 _EVERY_KEYWORD = tuple(
-    (order, aspect, word) for order, (aspect, words) in enumerate(_KEYWORDS.items()) for word in words
+    (order, aspect, word)
+    for order, aspect in enumerate(_KEYWORDS)  # the table's order breaks ties
+    for word in (*_KEYWORDS[aspect], *_ASPECT_ONLY.get(aspect, ()))
 )
 
 
 @lru_cache(maxsize=512)
 def keyword_matches(text: str) -> tuple[KeywordMatch, ...]:
     """Every keyword of every aspect in normalised text (its first occurrence); cached, since one
-    question is read several ways."""
+    question is read several ways. 什么 in 为什么 asks why, not what: "为什么系统一直提示…" names no system."""
     found = []
     for order, aspect, word in _EVERY_KEYWORD:
         start = text.find(word)
+        while start > 0 and word.startswith("什么") and text[start - 1] == "为":
+            start = text.find(word, start + 1)
         if start >= 0:
             found.append(KeywordMatch(aspect, word, start, order))
     return tuple(found)
@@ -345,7 +350,17 @@ def named_aspects(text: str) -> set[Aspect]:
     return {match.aspect for match in keyword_matches(text)}
 
 
-_INTERROGATIVE = re.compile("哪|什么|啥|多少|多久|多长|几|谁|怎|咋|如何")
+# the question words a keyword asks with; 怎么/咋/如何 (how) are left to the steps' own rule
+_INTERROGATIVE = re.compile("哪|什么|啥|多少|多久|多长|几|谁")
+# where a question word tells instead of asking: 好几天了, 才开了几个月, 卡在哪一步, 谁可以帮我看看
+_TELLING = re.compile(r"[好才这前十了过]几|几[^，,。？?！!;]{0,3}了|哪一步|谁(?:可以|能)帮")
+
+
+def _asks(text: str, match: KeywordMatch) -> bool:
+    """True when the keyword holds a question word that asks here."""
+    if not _INTERROGATIVE.search(match.word):
+        return False
+    return not any(told.start() < match.end and match.start < told.end() for told in _TELLING.finditer(text))
 
 
 def asked_aspects(text: str) -> set[Aspect]:
@@ -358,23 +373,34 @@ def asked_aspects(text: str) -> set[Aspect]:
     return {
         match.aspect
         for match in found
-        if _INTERROGATIVE.search(match.word) and not any(match.headed_by(other) for other in found)
+        if _asks(text, match) and not any(match.headed_by(other) for other in found)
     }
 
 
-# "去那里办", "交到那": 那 typed for 哪 (same pinyin) where only a question makes sense
+# "去那里办", "交到那": 那 typed for 哪 (same pinyin), only where the clause then ends as a question
+# ("仓库在那里放了两个罐" tells where); 甚么 (Traditional 甚麼) is 什么
 _WHERE_TYPO = re.compile(
-    r"(?<=[去在到交送找])那(?=里|儿|个(?:部门|窗口|单位|平台|网站|地方|大厅)|$|[，,。？?！!])"
+    r"(?<=[去在到交送找])那(?=(?:里|儿|个(?:部门|窗口|单位|平台|网站|地方|大厅))?"
+    r"(?:办|交|申请|批|审|报|弄|提交|填|领|问|咨询|办理)?[吗呢啊呀?？]*(?:[，,。？?！!;；~…\s]|$))"
 )
 
 
-def mend_where(text: str) -> str:
-    """Normalised text with 那 read as 哪 where it asks where ("高新认证的材料交到那")."""
-    return _WHERE_TYPO.sub("哪", text)
+def mend_question_words(text: str) -> str:
+    """Normalised text with its question words read as meant ("高新认证的材料交到那", "要拿甚么")."""
+    return _WHERE_TYPO.sub("哪", text.replace("甚么", "什么"))
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
 _ASKS = re.compile(r"[？?吗呢]")
+
+
+_CLAUSE_END = re.compile(r"[，,;；:：]")
+
+
+def last_clause(text: str) -> str:
+    """The last clause of normalised text (after its last comma or semicolon): where a question ends."""
+    clauses = [clause for clause in _CLAUSE_END.split(text) if clause.strip()]
+    return clauses[-1] if clauses else text
 
 
 def question_sentence(text: str) -> str | None:
@@ -399,17 +425,27 @@ _MAY_WE = re.compile(
 )
 
 
+# "哪里能办", "手机能办吗", "周末能办吗": a place, channel or time asked about, not whether we may
+_NOT_WHETHER_WE_MAY = (
+    *("哪里", "哪儿", "手机", "微信", "支付宝", "小程序", "app", "网上", "线上", "窗口", "现场"),
+    *("周末", "异地", "当天", "今天", "明天", "几天", "多久"),
+)
+
+
 def asks_whether_allowed(text: str) -> bool:
     """True for a yes-no question whether the enterprise may do something ("超市离学校近，还能申请卖烟吗")."""
-    return _MAY_WE.search(text) is not None
+    return any(not text[: found.start()].endswith(_NOT_WHETHER_WE_MAY) for found in _MAY_WE.finditer(text))
 
 
-_APPLYING = "(?:办|批|备案|报备|申请|审批|登记|报|送审|拿|证|许可|手续)"
+_APPLYING = "(?:办|批|备案|报备|申请|审批|登记|报|送审|证(?![明件书])|许可|手续)"
+_YES_NO_END = r"(?:吗|嘛|(?<![什甚怎这那多])么|不|没)[啊呀呢吧]?(?=[，,。？?！!;；~…、\s]|$)"
+# never after 也/都: "个体户也要报吗" asks whether the rule reaches us, the conditions
 _NEEDED = re.compile(
-    rf"(?:要不要|需不需要|需要不需要|是否需要|用不用)[^，,。？?！!]{{0,8}}{_APPLYING}"
-    r"|是不是(?:得|要|还要|就要|必须)"
-    rf"|(?:必须|需要|(?<![也都])要|得)(?:先|去|再|单独|另外|专门)?去?{_APPLYING}"
-    r"[^，,。？?！!]{0,12}(?:吗|(?<!什)么|不|没)(?:[，,。？?！!]|$)"
+    rf"(?<![也都])(?:要不要|需不需要|需要不需要|是否需要|用不用)(?:(?!本人|亲自|现场|到场)[^，,。？?！!;]){{0,8}}"
+    rf"{_APPLYING}"
+    rf"|是不是(?:得|要|还要|就要|必须)[^，,。？?！!;]{{0,4}}{_APPLYING}"
+    rf"|(?<![也都])(?<![也都]需)(?:必须|需要|要|得)(?:先|去|再|单独|另外|专门)?去?{_APPLYING}"
+    rf"[^，,。？?！!;]{{0,12}}{_YES_NO_END}"
 )
 
 

@@ -11,7 +11,7 @@ from knowledge.aspects import (
     asks_whether_allowed,
     asks_whether_needed,
     detect_aspect,
-    mend_where,
+    mend_question_words,
     question_sentence,
 )
 from knowledge.text import normalize
@@ -81,7 +81,16 @@ def test_a_may_we_question_naming_no_aspect_asks_for_the_conditions() -> None:
         ("要办什么证", False),  # which licences: the overview by its own keyword
         ("要不要交钱", False),  # whether to pay, not whether to apply
         ("个体户也要报吗", False),  # whether the rule reaches us: the conditions
+        ("个体户也需要报吗", False),
+        ("个体户都需要办证吗", False),
         ("是不是每年都要报吗", False),
+        ("办居住证要拿户口本吗", False),  # what to bring
+        ("开户需要证明吗", False),  # 证明 is a paper, not a licence
+        ("是不是要法人本人签字", False),
+        ("营业执照变更要不要本人去现场办", False),  # whether in person
+        ("店里加卖散装白酒，需要另外申请嘛", True),
+        ("店里加卖散装白酒，需要另外申请吗~", True),
+        ("店里加卖散装白酒，需要另外申请吗；谢谢", True),
     ],
 )
 def test_asking_whether_the_matter_must_be_done_at_all(question: str, needed: bool) -> None:
@@ -105,11 +114,46 @@ def test_a_keyword_that_asks_outweighs_one_that_names_and_the_model() -> None:
     assert aspect_of("要打哪个部门的电话问", "ask_contact", 1.0) is Aspect.contact
 
 
+@pytest.mark.parametrize(
+    ("question", "intent", "aspect"),
+    [
+        # 为什么 asks why: no system, no fee
+        ("为什么系统一直提示不符合申报资格", "ask_conditions", Aspect.conditions),
+        ("为什么费了这么长时间还没批", "ask_time_limit", Aspect.time_limit),
+        # a question word that tells: 才开了几个月, 好几天了, 卡在哪一步, 谁可以帮
+        ("公司才开了几个月，够条件吗", "ask_conditions", Aspect.conditions),
+        ("营业执照丢了好几天了，该怎么补", "ask_process", Aspect.process),
+        ("我的申请办到哪一步了", "ask_process", Aspect.process),
+        ("谁可以帮我看看材料齐不齐", "ask_materials", Aspect.materials),
+        # a place, channel or time asked about with 能, not whether we may
+        ("食品经营许可证哪里能办", "ask_location", Aspect.location),
+        ("支付宝能办吗", "ask_online", Aspect.online),
+        ("周末能办吗", "ask_time_limit", Aspect.time_limit),
+        # a sure model keeps a question the asking keyword's clause does not end
+        ("商标在哪里查过了，下一步干啥", "ask_process", Aspect.process),
+        # 那 meaning there
+        ("我们仓库在那里放了两个储气罐，要不要报备", "ask_overview", Aspect.overview),
+        # words that name items, not channels
+        ("在微信上卖货需要营业执照吗", "ask_overview", Aspect.overview),
+        ("社保缴费基数怎么调整", "ask_process", Aspect.process),
+    ],
+)
+def test_a_sure_model_keeps_ordinary_sentences(question: str, intent: str, aspect: Aspect) -> None:
+    assert aspect_of(question, intent, 0.95) is aspect
+
+
+def test_the_sentence_that_asks_decides_whether_it_must_be_done_at_all() -> None:
+    # the story's 材料 does not make the question about materials
+    assert aspect_of("上个月材料都交齐了。这次扩建要不要另外报备？", "ask_overview", 0.9) is Aspect.overview
+
+
 def test_na_typed_for_which_still_asks_where() -> None:
-    assert mend_where(normalize("材料交到那")) == "材料交到哪"
-    assert mend_where(normalize("去那里办")) == "去哪里办"
-    assert mend_where(normalize("在那个部门办")) == "在哪个部门办"
-    assert mend_where(normalize("城管那边说要批")) == "城管那边说要批"  # 那边 is there, not where
+    assert mend_question_words(normalize("材料交到那")) == "材料交到哪"
+    assert mend_question_words(normalize("去那里办")) == "去哪里办"
+    assert mend_question_words(normalize("在那个部门办")) == "在哪个部门办"
+    assert mend_question_words(normalize("城管那边说要批")) == "城管那边说要批"  # 那边 is there, not where
+    assert mend_question_words(normalize("仓库在那里放了两个罐")) == "仓库在那里放了两个罐"
+    assert mend_question_words(normalize("辦營業執照要拿甚麼")) == "办营业执照要拿什么"
     assert aspect_of("商标的材料写完了，该交到那", "ask_materials", 1.0) is Aspect.location
 
 
@@ -121,6 +165,7 @@ def test_the_head_of_a_phrase_names_the_aspect() -> None:
 
 def test_how_to_do_asks_for_the_steps_over_the_model() -> None:
     assert aspect_of("店里要装个三相电表，要怎么申请", "ask_materials", 0.85) is Aspect.process
+    assert aspect_of("店里要装个三相电表，要怎么申请", "ask_materials", 0.99) is Aspect.process
     # 怎么/咋 before a verb of doing, when nothing names the aspect
     assert aspect_of("听说能评个专精特新，咋评啊") is Aspect.process
     assert asks_how_by_verb(normalize("怎么最快撤掉")) and not asks_how_by_verb(normalize("怎么收费"))
