@@ -27,6 +27,7 @@ from knowledge.aspects import (
     asks_how_to_do,
     asks_whether_allowed,
     asks_whether_needed,
+    asks_whether_paid,
     detect_aspect,
     keyword_match,
     last_clause,
@@ -201,6 +202,8 @@ def resolve_aspect(
     keyword = match.aspect if match else None
     if (match is None or match.word == "手续") and asks_whether_needed(where):
         return Aspect.overview
+    if asks_whether_paid(last_clause(where)):  # "辦這個資質要花錢嗎", whatever else the message names
+        return Aspect.fee
     predicted = INTENT_ASPECTS.get(intent or "")
     named = named_aspects(where)
     asking = asked_aspects(where)

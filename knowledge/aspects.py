@@ -251,6 +251,7 @@ _ASPECT_ONLY: dict[Aspect, tuple[str, ...]] = {
         "什么费",
         "啥费",
     ),
+    Aspect.time_limit: ("最晚", "截止", "几号前", "几号交"),
     Aspect.location: ("哪个部门", "哪个单位"),
     Aspect.contact: ("部门的电话", "哪个部门咨询", "哪个部门问"),
     # the NLU data's convention: a platform, system or website is asked for online
@@ -447,6 +448,20 @@ _NEEDED = re.compile(
     rf"|(?<![也都])(?<![也都]需)(?:必须|需要|要|得)(?:先|去|再|单独|另外|专门)?去?{_APPLYING}"
     rf"[^，,。？?！!;]{{0,12}}{_YES_NO_END}"
 )
+
+
+# "辦這個資質要花錢嗎", "要交开户费吗": whether the procedure costs money, in the clause that ends the
+# question; not a bill the business pays anyway (社保费, 电费, 税费) nor 研发费用
+_PAID = re.compile(
+    r"(?:要|需要|得|收|交|花|付)[^，,。？?！!;]{0,4}"
+    r"(?:钱|(?<!研发)(?<!社保)(?<!保险)(?<![电水气税缴])(?<!物业)费(?!用于))"
+    r"[^，,。？?！!;]{0,3}" + _YES_NO_END
+)
+
+
+def asks_whether_paid(text: str) -> bool:
+    """True for a yes-no question whether something costs money."""
+    return _PAID.search(text) is not None
 
 
 def asks_whether_needed(text: str) -> bool:

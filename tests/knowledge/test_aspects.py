@@ -10,6 +10,7 @@ from knowledge.aspects import (
     asks_how_by_verb,
     asks_whether_allowed,
     asks_whether_needed,
+    asks_whether_paid,
     detect_aspect,
     mend_question_words,
     question_sentence,
@@ -155,6 +156,28 @@ def test_na_typed_for_which_still_asks_where() -> None:
     assert mend_question_words(normalize("仓库在那里放了两个罐")) == "仓库在那里放了两个罐"
     assert mend_question_words(normalize("辦營業執照要拿甚麼")) == "办营业执照要拿什么"
     assert aspect_of("商标的材料写完了，该交到那", "ask_materials", 1.0) is Aspect.location
+
+
+@pytest.mark.parametrize(
+    ("question", "paid"),
+    [
+        ("辦這個資質要花錢嗎", True),
+        ("给公司开户要交开户费吗", True),
+        ("办这个证收钱不", True),
+        ("要交电费吗", False),  # a bill, not the procedure's fee
+        ("要交社保费吗", False),
+        ("研发费用能加计扣除吗", False),
+        ("要花多少钱", False),  # how much: the fee by its keyword, not this yes-no rule
+    ],
+)
+def test_asking_whether_it_costs_money(question: str, paid: bool) -> None:
+    assert asks_whether_paid(normalize(question)) is paid
+
+
+def test_whether_it_costs_money_is_the_fee_over_the_model() -> None:
+    assert aspect_of("酒店要我们有资质才肯签合同，办这个资质要花钱吗", "ask_conditions", 1.0) is Aspect.fee
+    assert aspect_of("开网上招聘平台，办这个许可要交费吗", "ask_online", 0.99) is Aspect.fee
+    assert aspect_of("年报今年最晚几号交", "nlu_fallback", 0.35) is Aspect.time_limit
 
 
 def test_the_head_of_a_phrase_names_the_aspect() -> None:
