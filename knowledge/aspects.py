@@ -272,7 +272,6 @@ _ASPECT_ONLY: dict[Aspect, tuple[str, ...]] = {
     ),
     Aspect.process: ("哪几步", "几个步骤", "走什么手续", "走啥手续", "走什么审批", "走啥审批", "走什么流程"),
 }
-_PATTERNS = {aspect: re.compile("|".join(map(re.escape, words))) for aspect, words in _KEYWORDS.items()}
 
 
 @dataclass(frozen=True)
@@ -308,7 +307,7 @@ _EVERY_KEYWORD = tuple(
 )
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
 def keyword_matches(text: str) -> tuple[KeywordMatch, ...]:
     """Every keyword of every aspect in normalised text (its first occurrence); cached, since one
     question is read several ways. 什么 in 为什么 asks why, not what: "为什么系统一直提示…" names no system."""
@@ -485,8 +484,15 @@ def asks_how_to_do(text: str) -> bool:
     return _HOW_TO_DO.search(text) is not None
 
 
+# one alternation, longest first: stripped aspect by aspect, a shorter keyword of an earlier aspect
+# split a longer one of a later aspect ("要交什么手续费" lost 什么 to materials, then 手续 to the steps)
+_STRIPPED = re.compile(
+    "|".join(
+        map(re.escape, sorted({w for words in _KEYWORDS.values() for w in words}, key=len, reverse=True))
+    )
+)
+
+
 def strip_aspect_words(text: str) -> str:
     """Remove aspect keywords so the remaining words name the item."""
-    for pattern in _PATTERNS.values():
-        text = pattern.sub(" ", text)
-    return text
+    return _STRIPPED.sub(" ", text)
