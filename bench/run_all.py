@@ -86,6 +86,31 @@ def appeals(out_dir: Path) -> list[dict[str, Any]]:
             )
 
 
+APPEAL_TUNING_INTRO = [
+    "bench/tuning/appeals_*.yaml: complaints, mixed messages and plain questions written blind like the "
+    "held-out appeals.yaml, through the same dialogue; the router's guide-question patterns may be fitted to "
+    "them, so the held-out figures above are the ones to quote.",
+    "",
+]
+
+
+def appeal_tuning_table(result: dict[str, Any]) -> list[str]:
+    """One row per tuning file: complaints that start the appeal flow, mixed messages answered with
+    an offer, plain questions that start it."""
+    lines = [
+        "| Set | Complaints that start the appeal flow | Mixed: right guide card and an offer | "
+        "Mixed that start it instead | Questions that start it |",
+        "|---|---|---|---|---|",
+    ]
+    for name, figures in result.items():
+        c, m, q = figures["complaints"], figures["mixed"], figures["questions"]
+        lines.append(
+            f"| {name} | {c['appeal_started']} of {c['messages']} | {m['right_item_and_offer']} of "
+            f"{m['messages']} | {m['started_appeal']} | {q['appeal_started']} of {q['messages']} |"
+        )
+    return lines
+
+
 HELDOUT_INTRO = [
     "bench/heldout/ was written blind before any tuning and is never tuned on (its README): these are the "
     "figures to quote. Guide questions go through the same answer path as the dev set below (the trained NLU "
@@ -224,7 +249,7 @@ def appeals_table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-SECTIONS = ("heldout", "quality", "msgabench", "city", "latency", "gateway", "appeals")
+SECTIONS = ("heldout", "appeal_tuning", "quality", "msgabench", "city", "latency", "gateway", "appeals")
 NOT_MEASURED = "Not measured (skipped or failed, and no earlier figures)."
 KEPT_NOTE = (
     "_Not re-measured in the last run (skipped or failed): these figures are from an earlier `make bench`._"
@@ -326,6 +351,9 @@ def main() -> int:
         return None if name in skip else guarded(name, run)
 
     held = measured("heldout", lambda: run_json(["bench/heldout_eval.py"], out_dir / REUSABLE["heldout"]))
+    tuned = measured(
+        "appeal_tuning", lambda: run_json(["bench/appeal_tuning.py"], out_dir / "appeal-tuning.json")
+    )
     q = measured("quality", lambda: quality(out_dir))
     msga = measured("msgabench", lambda: run_json(["bench/msgabench.py"], out_dir / REUSABLE["msgabench"]))
     city = measured("city", lambda: run_json(["bench/city_scale.py"], out_dir / REUSABLE["city"]))
@@ -334,6 +362,7 @@ def main() -> int:
     app = measured("appeals", lambda: appeals(out_dir))
     everything = {
         "heldout": held,
+        "appeal_tuning": tuned,
         "quality": q,
         "msgabench": msga,
         "city_scale": city,
@@ -368,6 +397,13 @@ def main() -> int:
             heldout_eval.report_lines(held) if held else None,
             kept,
             HELDOUT_INTRO,
+        ),
+        *section(
+            "Appeal decisions on the tuning messages",
+            "bench/appeal_tuning.py",
+            appeal_tuning_table(tuned) if tuned else None,
+            kept,
+            APPEAL_TUNING_INTRO,
         ),
         *section(
             "Answer quality on the tuning set (dev set bench/devset.yaml)",

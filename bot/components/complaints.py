@@ -126,8 +126,16 @@ GUIDE_QUESTION = re.compile(
             r"(?:咨询|联系|办事)电话|电话(?:是)?多少",
             r"(?:网上|线上|手机上|小程序|微信上)(?:能|可以)(?:办|申请|提交)|(?:网上|线上|手机上)(?:办|申请|提交)(?:吗|么|不|行不)",
             r"(?:什么|哪些|啥)条件|需要满足|符合什么|有什么要求|能不能申请|可以申请吗|能申请吗",
-            r"收费吗|收不收费|收费标准|怎么收费|要钱吗|多少钱|费用是多少|要交钱吗",
+            r"收费吗|收不收费|收费标准|怎么收费|要钱吗|多少钱|费用是多少|要交钱吗|要不要(?:交|收)?(?:钱|费)|(?:哪些|什么)费用",
             r"(?:法定|承诺)(?:办结)?时限|办理时限|(?:办|审批|批)(?:下来)?(?:一般)?(?:要|需要)多(?:久|长时间)",
+            # the norm asked for, not impatience ("还要等多久"): 一般/正常/按规定 … 多久, 多久能批下来
+            r"(?:一般|正常|通常|按规定|规定)[^,，。?？]{0,10}(?:多久|多长时间|多少天|多少个?工作日|几天)",
+            r"多久(?:能|可以|才能)(?:批|办|下来|拿到|办好|办结)",
+            r"(?:是|走)(?:个)?(?:啥|什么)流程|流程是(?:啥|什么|怎样)|怎么算|如何计算|怎么计算",
+            r"准备(?:些)?(?:什么|哪些|啥)(?=[?？,，。]|$)",
+            r"什么情况(?:下)?(?:必须|需要|要|得)",
+            r"(?:去|到|在)[^,，。?？]{1,8}还是[^,，。?？]{1,8}办|(?:在|去|到)(?:啥子|啥)地方(?:办|申请)",
+            r"(?:一定|必须)要办(?:吗|不|么)",
         )
     )
 )
@@ -184,14 +192,11 @@ class Signals:
     @property
     def offers_appeal(self) -> bool:
         """Worth offering an appeal under the answer: a complaint, or a question that tells of a matter
-        stuck, failed or repeated ("执照变更被退回了，要补什么材料？"); a consultation's background is not."""
+        stuck, failed or repeated ("执照变更被退回了，要补什么材料？"), framed as a consultation or not
+        ("请问这个证一般几天能办下来？" after "二十多天了还没人来核查"): an offer is one button, not a filing."""
         if self.complaint:
             return True
-        return (
-            not self.consults
-            and self.length >= DECLARATIVE_MIN_CHARS
-            and bool(self.families & {"stuck", "failed", "repeated"})
-        )
+        return self.length >= DECLARATIVE_MIN_CHARS and bool(self.families & {"stuck", "failed", "repeated"})
 
     @property
     def mixed(self) -> bool:

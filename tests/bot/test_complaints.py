@@ -264,7 +264,13 @@ def test_a_real_question_confidently_read_as_an_aspect_is_answered_with_the_offe
     signals = read_signals(question)
     assert signals.complaint and signals.asks
     assert routed_intent(question, "ask_time_limit", ["ask_time_limit"], 0.97) is None
-    assert routed_intent(question, "ask_time_limit", ["ask_time_limit"], 0.5) == "file_appeal"
+    # the norm asked for (一般…几天) is a guide question: answered, with the offer, however unsure the model
+    assert signals.asks_guide and signals.offers_appeal
+    assert routed_intent(question, "ask_time_limit", ["ask_time_limit"], 0.5) is None
+    assert routed_intent(question, "file_appeal", ["file_appeal", "ask_time_limit"], 0.9) == "ask_time_limit"
+    # a real question that is no guide question, read unsurely as an aspect, files the appeal
+    unsure = "我们的排污许可变更交上去两个月了还没批，工期拖不起，你们能给个准信吗？"
+    assert routed_intent(unsure, "ask_time_limit", ["ask_time_limit"], 0.5) == "file_appeal"
     # a rhetorical question is not a real one: the complaint files an appeal
     rhetorical = "施工许可交上去一个多月了还没批，到底什么时候才能批下来？"
     assert routed_intent(rhetorical, "ask_time_limit", ["ask_time_limit"], 0.97) == "file_appeal"
@@ -279,5 +285,9 @@ def test_an_answer_offers_an_appeal_when_the_question_tells_of_a_stuck_or_failed
     )  # the writer's own time
     assert not offers_appeal(
         "我之前交的灵活就业社保断了三个月，请问现在还能补缴吗？"
-    )  # a consultation's background
+    )  # a consultation's background: nothing stuck or failed at the government's end
+    # a consultation that tells of a matter stuck gets the offer: one button under the answer, not a filing
+    consultation = "我们小吃店的食品经营许可申请交了二十多天了还没人来核查，请问一般几天能办下来？"
+    assert offers_appeal(consultation)
+    assert read_signals(consultation).asks_guide
     assert not offers_appeal("食品经营许可证要什么材料")
