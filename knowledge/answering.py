@@ -202,7 +202,8 @@ def resolve_aspect(
     keyword = match.aspect if match else None
     if (match is None or match.word == "手续") and asks_whether_needed(where):
         return Aspect.overview
-    if asks_whether_paid(last_clause(where)):  # "辦這個資質要花錢嗎", whatever else the message names
+    ending = last_clause(where)
+    if asks_whether_paid(ending):  # "辦這個資質要花錢嗎", whatever else the message names
         return Aspect.fee
     predicted = INTENT_ASPECTS.get(intent or "")
     named = named_aspects(where)
@@ -210,7 +211,7 @@ def resolve_aspect(
     # "在网上怎么申请", "打哪个部门的电话": the channel the model hears is what is asked about
     channel = predicted in (Aspect.online, Aspect.contact) and predicted in named
     confident = predicted is not None and intent_confidence >= th.trusted_intent
-    if len(asking) == 1 and not channel and (not confident or asked_aspects(last_clause(where)) == asking):
+    if len(asking) == 1 and not channel and (not confident or asked_aspects(ending) == asking):
         # a sure model gives way only to the clause that ends the question ("商标在哪里查了，下一步…" tells)
         return next(iter(asking))
     if keyword is None and asks_whether_allowed(where):  # "还能申请吗", whatever aspect the model guesses
@@ -218,7 +219,7 @@ def resolve_aspect(
     if match is not None and match.word in HOW_TO_DO and named == {Aspect.process}:
         return Aspect.process  # "要装个商用电表，要怎么申请": the steps, though the model hears materials
     if predicted is not None:
-        if keyword is None or keyword is predicted or intent_confidence >= th.trusted_intent:
+        if keyword is None or keyword is predicted or confident:
             return predicted if not (predicted is Aspect.overview and keyword) else keyword
         return keyword
     if keyword is not None:
