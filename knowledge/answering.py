@@ -17,7 +17,7 @@ from typing import Any
 
 import jieba
 
-from knowledge.answers import GuideLike, compose_answer
+from knowledge.answers import GuideLike, compose_answer, served_online_only
 from knowledge.aspects import (
     HOW_TO_DO,
     INTENT_ASPECTS,
@@ -26,7 +26,9 @@ from knowledge.aspects import (
     asks_how_by_verb,
     asks_how_to_do,
     asks_whether_allowed,
+    asks_whether_covered,
     asks_whether_needed,
+    asks_whether_online,
     asks_whether_paid,
     detect_aspect,
     keyword_match,
@@ -97,6 +99,8 @@ class Thresholds:
     trusted_intent: float = 0.8  # above this the model's aspect wins over keywords
     # the words' and the meaning's scores together answer another item from this probability (above 1: never)
     second_look: float = SWAP_PROBABILITY
+    # the model this sure that a question is off topic ("帮我查一下明天的天气"): no "did you mean" guides
+    off_topic: float = 0.5
     # a follow-up naming no item leaves the conversation's item when the meaning is this sure of another
     # (a probability) and this much surer than of the item (None: never)
     context_switch: float | None = 0.57
@@ -203,13 +207,17 @@ def resolve_aspect(
     if (match is None or match.word == "手续") and asks_whether_needed(where):
         return Aspect.overview
     ending = last_clause(where)
+    if asks_whether_covered(ending) and not asked_aspects(ending):  # "小门店装修也要办手续吗"
+        return Aspect.conditions
     if asks_whether_paid(ending):  # "辦這個資質要花錢嗎", whatever else the message names
         return Aspect.fee
+    if asks_whether_online(ending) and not asked_aspects(ending):  # "不想跑窗口，可以全程网上办吗"
+        return Aspect.online
     predicted = INTENT_ASPECTS.get(intent or "")
     named = named_aspects(where)
     asking = asked_aspects(where)
     # "在网上怎么申请", "打哪个部门的电话": the channel the model hears is what is asked about
-    channel = predicted in (Aspect.online, Aspect.contact) and predicted in named
+    channel = predicted in (Aspect.online, Aspect.contact) and predicted in named_aspects(ending)
     confident = predicted is not None and intent_confidence >= th.trusted_intent
     if len(asking) == 1 and not channel and (not confident or asked_aspects(ending) == asking):
         # a sure model gives way only to the clause that ends the question ("商标在哪里查了，下一步…" tells)
@@ -324,7 +332,8 @@ def answer_question(
         )
     if result.confidence >= thresholds.choose_confidence and result.hits:
         return _choices(result, aspect, thresholds, fused_order(result, meaning))
-    guess = _suggest(ranking, guides, aspect, thresholds) if ranking is not None else None
+    off_topic = intent == "out_of_scope" and intent_confidence >= thresholds.off_topic
+    guess = _suggest(ranking, guides, aspect, thresholds) if ranking is not None and not off_topic else None
     if guess is not None:
         return guess
     return Reply(
@@ -756,6 +765,8 @@ def _guide_reply(
     *,
     regional: bool = False,
 ) -> Reply:
+    if aspect is Aspect.location and served_online_only(guide):
+        aspect = Aspect.online  # "企业年报在哪里填": the way in, with the place for questions
     bundled = [guides[i].name for i in (guide.bundled_items or []) if i in guides]
     text = compose_answer(guide, aspect, bundled, regional=regional)
     custom: dict[str, Any] = {

@@ -105,6 +105,11 @@ def _online(guide: GuideLike) -> str:
     return f"{text}。办理入口：{guide.online_url}" if guide.online_url else text + "。"
 
 
+def served_online_only(guide: GuideLike) -> bool:
+    """True when the guide's place is the web ("网上办理；现场咨询：…"): 在哪里办 is answered by the way in."""
+    return (guide.location or "").startswith(("网上办理", "网上申报", "网上填报", "全程网办"))
+
+
 def _location(guide: GuideLike) -> str:
     text = f"办理地点：{guide.location or NOT_PUBLISHED}"
     if guide.hours:
@@ -153,7 +158,7 @@ def compose_answer(
     elif aspect is Aspect.contact:
         body = [f"咨询电话：{guide.phone or NOT_PUBLISHED}", f"实施机关：{guide.department or NOT_PUBLISHED}"]
     elif aspect is Aspect.online:
-        body = [_online(guide)]
+        body = [_online(guide)] + ([_location(guide)] if served_online_only(guide) else [])
     elif aspect is Aspect.conditions:
         body = [f"受理条件：\n{guide.conditions}" if guide.conditions else f"受理条件：{NOT_PUBLISHED}"]
     else:

@@ -237,7 +237,13 @@ _KEYWORDS: dict[Aspect, tuple[str, ...]] = {
 # Keywords that tell the aspect but are not stripped before the item is looked up: some are words of
 # item names (社保缴费申报, 电子税务局), and the search was tuned without them.
 _ASPECT_ONLY: dict[Aspect, tuple[str, ...]] = {
-    Aspect.overview: ("办哪些", "先办什么", "先办啥", "该办什么", "该办啥"),
+    Aspect.overview: (
+        *("办哪些", "先办什么", "先办啥", "该办什么", "该办啥", "办个什么", "办个啥", "办些啥", "办些什么"),
+        # "还差啥证才能动工": which licences (啥证件 is the materials: 证件 ends later)
+        *("什么证", "啥证"),
+        # "要去办个什么登记": which procedure at all, as 办什么证 (走什么审批 is the steps)
+        *("什么登记", "啥登记", "什么许可", "啥许可", "什么审批", "啥审批", "什么备案"),
+    ),
     # "要交什么费用": the fee; 交费/缴费 only as a question, since 缴费 is in item names
     Aspect.fee: (
         "要交费",
@@ -251,7 +257,9 @@ _ASPECT_ONLY: dict[Aspect, tuple[str, ...]] = {
         "什么费",
         "啥费",
     ),
-    Aspect.time_limit: ("最晚", "截止", "几号前", "几号交"),
+    Aspect.time_limit: ("最晚", "截止", "几号前", "几号交", "当场"),
+    # "啥情况下需要先办前置审批": when the rule applies
+    Aspect.conditions: ("什么情况下", "啥情况下", "哪些情况", "哪种情况", "什么情形"),
     Aspect.location: ("哪个部门", "哪个单位"),
     Aspect.contact: ("部门的电话", "哪个部门咨询", "哪个部门问"),
     # the NLU data's convention: a platform, system or website is asked for online
@@ -356,9 +364,14 @@ _INTERROGATIVE = re.compile("哪|什么|啥|多少|多久|多长|几|谁")
 _TELLING = re.compile(r"[好才这前十了过]几|几[^，,。？?！!;]{0,3}了|哪一步|谁(?:可以|能)帮")
 
 
+# a question word just before a keyword that only names makes it ask: "需要啥材料", "有哪些要求"
+_ASKS_FOR = re.compile(r"(?<!为)(?:什么|啥|哪些|哪几[样个份种项]?|哪种|多少|有没有)(?:样的?|些|个|的)?$")
+
+
 def _asks(text: str, match: KeywordMatch) -> bool:
-    """True when the keyword holds a question word that asks here."""
-    if not _INTERROGATIVE.search(match.word):
+    """True when the keyword holds a question word that asks here, or follows one."""
+    before = text[max(0, match.start - 4) : match.start]
+    if not _INTERROGATIVE.search(match.word) and not _ASKS_FOR.search(before):
         return False
     return not any(told.start() < match.end and match.start < told.end() for told in _TELLING.finditer(text))
 
@@ -392,6 +405,7 @@ def mend_question_words(text: str) -> str:
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
 _ASKS = re.compile(r"[？?吗呢]")
+_QUESTION_WORD = re.compile(r"(?<!为)什么|啥|哪|多少|多久|多长|几[天个号月年]|谁|怎么|咋|如何")
 
 
 _CLAUSE_END = re.compile(r"[，,;；:：]")
@@ -413,6 +427,8 @@ def question_sentence(text: str) -> str | None:
     if len(sentences) < 2:
         return None
     asking = [part for part in sentences if _ASKS.search(part)]
+    if _QUESTION_WORD.search(sentences[-1]):  # "…还要单独审一下能耗？这个要交啥材料": the last asks, unmarked
+        return sentences[-1]
     return (asking or sentences)[-1]
 
 
@@ -428,23 +444,30 @@ _MAY_WE = re.compile(
 # "哪里能办", "手机能办吗", "周末能办吗": a place, channel or time asked about, not whether we may
 _NOT_WHETHER_WE_MAY = (
     *("哪里", "哪儿", "手机", "微信", "支付宝", "小程序", "app", "网上", "线上", "窗口", "现场"),
-    *("周末", "异地", "当天", "今天", "明天", "几天", "多久"),
+    *("周末", "异地", "当天", "当场", "今天", "明天", "几天", "多久"),
 )
+
+
+# "能不能一次都办了", "是不是可以一起验": whether the service bundles them, not whether we may
+_TOGETHER = re.compile(r"^[^，,。？?！!;]{0,6}?(?:一次|一起|一块|同时|合并|一并)")
 
 
 def asks_whether_allowed(text: str) -> bool:
     """True for a yes-no question whether the enterprise may do something ("超市离学校近，还能申请卖烟吗")."""
-    return any(not text[: found.start()].endswith(_NOT_WHETHER_WE_MAY) for found in _MAY_WE.finditer(text))
+    return any(
+        not text[: found.start()].endswith(_NOT_WHETHER_WE_MAY) and not _TOGETHER.search(text[found.end() :])
+        for found in _MAY_WE.finditer(text)
+    )
 
 
-_APPLYING = "(?:办|批|备案|报备|申请|审批|登记|报|送审|证(?![明件书])|许可|手续)"
+_APPLYING = "(?:办|批|备个?案|报备|申请|审批|登记|报|送审|证(?![明件书])|许可|手续)"
 _YES_NO_END = r"(?:吗|嘛|(?<![什甚怎这那多])么|不|没)[啊呀呢吧]?(?=[，,。？?！!;；~…、\s]|$)"
 # never after 也/都: "个体户也要报吗" asks whether the rule reaches us, the conditions
 _NEEDED = re.compile(
     rf"(?<![也都])(?:要不要|需不需要|需要不需要|是否需要|用不用)(?:(?!本人|亲自|现场|到场)[^，,。？?！!;]){{0,8}}"
     rf"{_APPLYING}"
     rf"|是不是(?:得|要|还要|就要|必须)[^，,。？?！!;]{{0,4}}{_APPLYING}"
-    rf"|(?<![也都])(?<![也都]需)(?:必须|需要|要|得)(?:先|去|再|单独|另外|专门)?去?{_APPLYING}"
+    rf"|(?<![也都])(?<![也都]需)(?:必须|需要|要|得)(?:先|去|再|单独|另外|专门)?(?:[去到](?:(?!现场|窗口|大厅|本人|哪)[^，,。？?！!;]){{0,5}}?)?{_APPLYING}"
     rf"[^，,。？?！!;]{{0,12}}{_YES_NO_END}"
 )
 
@@ -458,9 +481,31 @@ _PAID = re.compile(
 )
 
 
+# "可以全程网上办理吗", "能在微信上直接申请吗", "手机上能弄不": whether it can be done by a channel
+_BY_CHANNEL = re.compile(
+    r"(?:网上|线上|手机|微信|小程序|app|掌上|不用跑|不跑)[^，,。？?！!;]{0,8}?" + _YES_NO_END
+)
+
+
+def asks_whether_online(text: str) -> bool:
+    """True for a yes-no question whether the matter can be done online (or without going in)."""
+    return _BY_CHANNEL.search(text) is not None
+
+
 def asks_whether_paid(text: str) -> bool:
     """True for a yes-no question whether something costs money."""
     return _PAID.search(text) is not None
+
+
+# "垃圾也就十几车，也要去城管那边报批吗", "个体户也要报不": whether the rule reaches us, the conditions
+_COVERED = re.compile(
+    rf"[也都](?:要|需要|得|必须|用)[^，,。？?！!;]{{0,12}}?{_APPLYING}[^，,。？?！!;]{{0,10}}?{_YES_NO_END}"
+)
+
+
+def asks_whether_covered(text: str) -> bool:
+    """True for a yes-no question whether the matter applies to us too ("个体户也要报吗")."""
+    return _COVERED.search(text) is not None
 
 
 def asks_whether_needed(text: str) -> bool:

@@ -45,6 +45,18 @@ def test_answers_come_from_the_stored_fields(guide_assistant: GuideAssistant, de
     assert guide is not None and guide.phone in reply.text and guide.department in reply.text
 
 
+def test_where_to_file_a_guide_done_only_online_is_answered_with_the_way_in(
+    guide_assistant: GuideAssistant,
+) -> None:
+    # the annual report's place is the web ("网上办理；现场咨询：…"): the entry link, and the desk for questions
+    reply = guide_assistant.reply("企业年度报告公示在哪里办", intent="ask_location", intent_confidence=0.99)
+    assert reply.guide_name == "企业年度报告公示" and reply.aspect == "online"
+    assert "办理入口：http" in reply.text and "现场咨询" in reply.text
+    # a guide with a desk keeps the place
+    desk = guide_assistant.reply("排污许可证在哪里办", intent="ask_location", intent_confidence=0.99)
+    assert desk.aspect == "location" and "办理地点" in desk.text
+
+
 def test_follow_up_keeps_the_item(guide_assistant: GuideAssistant) -> None:
     first = guide_assistant.reply("食品经营许可证要什么材料", intent="ask_materials", intent_confidence=0.99)
     follow = guide_assistant.reply(
@@ -253,8 +265,12 @@ def test_a_long_message_is_answered_for_what_its_asking_sentence_asks(
     reply = guide_assistant.reply(message, intent="ask_online", intent_confidence=0.99)
     assert (reply.guide_name, reply.aspect) == ("食品经营许可证核发", "materials")
     assert reply.text.startswith("【食品经营许可证核发】申请材料")
-    # one sentence: the sure model decides, as before
+    # one sentence of two questions: the clause that ends it is what is asked
     single = guide_assistant.reply(
-        "食品经营许可证网上能办吗，要什么材料", intent="ask_online", intent_confidence=0.99
+        "食品经营许可证要什么材料，网上能办吗", intent="ask_online", intent_confidence=0.99
     )
     assert single.aspect == "online"
+    reversed_order = guide_assistant.reply(
+        "食品经营许可证网上能办吗，要什么材料", intent="ask_online", intent_confidence=0.99
+    )
+    assert reversed_order.aspect == "materials"

@@ -9,7 +9,9 @@ from knowledge.aspects import (
     Aspect,
     asks_how_by_verb,
     asks_whether_allowed,
+    asks_whether_covered,
     asks_whether_needed,
+    asks_whether_online,
     asks_whether_paid,
     detect_aspect,
     mend_question_words,
@@ -89,6 +91,11 @@ def test_a_may_we_question_naming_no_aspect_asks_for_the_conditions() -> None:
         ("开户需要证明吗", False),  # 证明 is a paper, not a licence
         ("是不是要法人本人签字", False),
         ("营业执照变更要不要本人去现场办", False),  # whether in person
+        ("刻完章需要去派出所备案吗", True),  # the office between the verb and the procedure
+        ("新来的两个人，要去社保那边登记一下吗", True),
+        ("锅炉要不要去备个案", True),
+        ("要去窗口办吗", False),  # in person, not at all
+        ("需要到现场核验吗", False),
         ("店里加卖散装白酒，需要另外申请嘛", True),
         ("店里加卖散装白酒，需要另外申请吗~", True),
         ("店里加卖散装白酒，需要另外申请吗；谢谢", True),
@@ -200,3 +207,73 @@ def test_which_platform_is_online_and_which_department_is_the_place() -> None:
     assert aspect_of("项目备案在哪个平台填报", "ask_location", 0.8) is Aspect.online
     assert aspect_of("出口退税在电子税务局上能办吗", "nlu_fallback", 0.35) is Aspect.online
     assert aspect_of("能耗审查找哪个部门", "inform_guide", 0.6) is Aspect.location
+
+
+@pytest.mark.parametrize(
+    ("question", "covered"),
+    [
+        ("作坊就三个人，也要办证吗", True),
+        ("个体户也得去市场监管那边备案不", True),
+        ("分公司都要单独登记吗", True),
+        ("也要带公章吗", False),  # what to bring
+        ("要办证吗", False),  # whether at all, the overview
+    ],
+)
+def test_asking_whether_the_rule_reaches_us_too(question: str, covered: bool) -> None:
+    assert asks_whether_covered(normalize(question)) is covered
+
+
+def test_whether_the_rule_reaches_us_is_the_conditions_whatever_the_model_hears() -> None:
+    assert aspect_of("拆的就是个小隔断，垃圾也要去城管那边报批吗", "ask_location", 0.99) is Aspect.conditions
+    assert aspect_of("我们只有一间门面，也要办手续吗", "ask_overview", 0.95) is Aspect.conditions
+
+
+@pytest.mark.parametrize(
+    ("question", "online"),
+    [
+        ("不想来回跑，可以全程网上办吗", True),
+        ("能在微信上直接交申请吗", True),
+        ("手机上能弄不", True),
+        ("网上下的单", False),  # tells, asks nothing
+        ("网上说要去窗口，是真的吗", False),  # 网上 is where they read it, the question is another
+    ],
+)
+def test_asking_whether_it_can_be_done_online(question: str, online: bool) -> None:
+    assert asks_whether_online(last_clause_of(question)) is online
+
+
+def last_clause_of(question: str) -> str:
+    from knowledge.aspects import last_clause
+
+    return last_clause(normalize(question))
+
+
+def test_whether_it_can_be_done_online_is_the_online_answer_over_a_named_place() -> None:
+    # 窗口 names a place in the same sentence; the question is whether the web will do
+    assert aspect_of("最近太忙不想跑窗口，请问可以全程网上办吗", "ask_location", 0.6) is Aspect.online
+    # a channel the model hears but the asking clause does not name gives way to what that clause asks
+    assert aspect_of("合同要在网上签，这个章领下来要几天", "ask_online", 0.97) is Aspect.time_limit
+
+
+def test_a_question_word_before_a_keyword_that_names_makes_it_ask() -> None:
+    assert aspect_of("个体户执照怎么办，需要啥材料", "ask_process", 1.0) is Aspect.materials
+    assert aspect_of("罚款的事想处理一下，不知道该怎么弄，有没有电话", "ask_process", 0.94) is Aspect.contact
+    # 为什么 does not ask what
+    assert aspect_of("为什么材料被退回来了", "ask_materials", 0.9) is Aspect.materials
+
+
+def test_an_unmarked_last_sentence_with_a_question_word_is_the_one_that_asks() -> None:
+    message = normalize("图纸都审完了吧？这回还要交啥材料")
+    assert question_sentence(message) == "这回还要交啥材料"
+    assert aspect_of("图纸都审完了吧？这回还要交啥材料", "ask_process", 1.0) is Aspect.materials
+
+
+def test_which_procedure_at_all_is_the_overview_and_documents_are_the_materials() -> None:
+    assert aspect_of("厂房验收完了，还得去办个什么登记", "ask_time_limit", 0.6) is Aspect.overview
+    assert aspect_of("图纸审好了，还差啥证才能开工", "ask_materials", 0.9) is Aspect.overview
+    assert aspect_of("去办的时候要带啥证件", "ask_materials", 0.9) is Aspect.materials
+
+
+def test_on_the_spot_is_a_time_and_when_the_rule_applies_is_the_conditions() -> None:
+    assert aspect_of("备案当场能办好吗", "ask_time_limit", 0.99) is Aspect.time_limit
+    assert aspect_of("什么情况下要先做环评", "ask_process", 0.85) is Aspect.conditions
