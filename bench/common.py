@@ -43,6 +43,12 @@ TEACHING_SETS = {
     "asked_1": ROOT / "bench" / "tuning" / "asked_1.yaml",
     "asked_2": ROOT / "bench" / "tuning" / "asked_2.yaml",
     "asked_3": ROOT / "bench" / "tuning" / "asked_3.yaml",
+    "asked_4": ROOT / "bench" / "tuning" / "asked_4.yaml",
+    "asked_5": ROOT / "bench" / "tuning" / "asked_5.yaml",
+    "asked_6": ROOT / "bench" / "tuning" / "asked_6.yaml",
+    "asked_7": ROOT / "bench" / "tuning" / "asked_7.yaml",
+    "asked_8": ROOT / "bench" / "tuning" / "asked_8.yaml",
+    "asked_9": ROOT / "bench" / "tuning" / "asked_9.yaml",
 }
 
 

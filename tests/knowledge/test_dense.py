@@ -221,7 +221,7 @@ def test_words_and_meaning_that_put_the_same_item_first_answer_together(
 ) -> None:
     snapshot = demo_live_index.current()
     ids = {g.name: g.id for g in snapshot.guides.values()}
-    question = "门口地上要挖个坑"  # the words lean to 占用挖掘城市道路审批 (挖), too weakly to answer alone
+    question = "门前挖个坑"  # the words lean to 占用挖掘城市道路审批 (挖), too weakly to answer alone
     words_only = answer_question(snapshot.index, snapshot.guides, question)
     assert words_only.kind != "guide"
     agree = FixedMeaning([(ids["占用挖掘城市道路审批"], 0.6), (ids["城市建筑垃圾处置核准"], 0.4)])
@@ -247,7 +247,7 @@ def test_a_lean_too_weak_to_answer_offers_the_likeliest_guides_not_no_guide(
     """Below the answering floor the meaning's leaning guides are offered, with the butler; a thin spread is no answer."""
     snapshot = demo_live_index.current()
     ids = {g.name: g.id for g in snapshot.guides.values()}
-    question = "门口地上要挖个坑"
+    question = "门前挖个坑"
     lean = FixedMeaning(
         [(ids["占用挖掘城市道路审批"], 0.35), (ids["城市建筑垃圾处置核准"], 0.2), (ids["取水许可"], 0.1)]
     )
