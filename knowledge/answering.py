@@ -207,11 +207,12 @@ def resolve_aspect(
     if (match is None or match.word == "手续") and asks_whether_needed(where):
         return Aspect.overview
     ending = last_clause(where)
-    if asks_whether_covered(ending) and not asked_aspects(ending):  # "小门店装修也要办手续吗"
+    asked_at_end = asked_aspects(ending)  # what the clause that ends the question asks in words
+    if asks_whether_covered(ending) and not asked_at_end:  # "小门店装修也要办手续吗"
         return Aspect.conditions
     if asks_whether_paid(ending):  # "辦這個資質要花錢嗎", whatever else the message names
         return Aspect.fee
-    if asks_whether_online(ending) and not asked_aspects(ending):  # "不想跑窗口，可以全程网上办吗"
+    if asks_whether_online(ending) and not asked_at_end:  # "不想跑窗口，可以全程网上办吗"
         return Aspect.online
     predicted = INTENT_ASPECTS.get(intent or "")
     named = named_aspects(where)
@@ -219,7 +220,7 @@ def resolve_aspect(
     # "在网上怎么申请", "打哪个部门的电话": the channel the model hears is what is asked about
     channel = predicted in (Aspect.online, Aspect.contact) and predicted in named_aspects(ending)
     confident = predicted is not None and intent_confidence >= th.trusted_intent
-    if len(asking) == 1 and not channel and (not confident or asked_aspects(ending) == asking):
+    if len(asking) == 1 and not channel and (not confident or asked_at_end == asking):
         # a sure model gives way only to the clause that ends the question ("商标在哪里查了，下一步…" tells)
         return next(iter(asking))
     if keyword is None and asks_whether_allowed(where):  # "还能申请吗", whatever aspect the model guesses

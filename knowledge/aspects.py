@@ -441,9 +441,13 @@ _MAY_WE = re.compile(
 )
 
 
+# the ways in that are not a desk: "手机能办吗" asks about the channel, "网上能办吗" whether it is open there
+_CHANNELS = ("网上", "线上", "手机", "微信", "小程序", "app")
+
 # "哪里能办", "手机能办吗", "周末能办吗": a place, channel or time asked about, not whether we may
 _NOT_WHETHER_WE_MAY = (
-    *("哪里", "哪儿", "手机", "微信", "支付宝", "小程序", "app", "网上", "线上", "窗口", "现场"),
+    *_CHANNELS,
+    *("哪里", "哪儿", "支付宝", "窗口", "现场"),
     *("周末", "异地", "当天", "当场", "今天", "明天", "几天", "多久"),
 )
 
@@ -483,7 +487,7 @@ _PAID = re.compile(
 
 # "可以全程网上办理吗", "能在微信上直接申请吗", "手机上能弄不": whether it can be done by a channel
 _BY_CHANNEL = re.compile(
-    r"(?:网上|线上|手机|微信|小程序|app|掌上|不用跑|不跑)[^，,。？?！!;]{0,8}?" + _YES_NO_END
+    "(?:" + "|".join((*_CHANNELS, "掌上", "不用跑", "不跑")) + ")[^，,。？?！!;]{0,8}?" + _YES_NO_END
 )
 
 

@@ -14,6 +14,7 @@ from knowledge.aspects import (
     asks_whether_online,
     asks_whether_paid,
     detect_aspect,
+    last_clause,
     mend_question_words,
     question_sentence,
 )
@@ -239,13 +240,7 @@ def test_whether_the_rule_reaches_us_is_the_conditions_whatever_the_model_hears(
     ],
 )
 def test_asking_whether_it_can_be_done_online(question: str, online: bool) -> None:
-    assert asks_whether_online(last_clause_of(question)) is online
-
-
-def last_clause_of(question: str) -> str:
-    from knowledge.aspects import last_clause
-
-    return last_clause(normalize(question))
+    assert asks_whether_online(last_clause(normalize(question))) is online
 
 
 def test_whether_it_can_be_done_online_is_the_online_answer_over_a_named_place() -> None:
