@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
+from knowledge.sound_alikes import SoundAlikes
+
 
 class Aspect(str, Enum):
     overview = "overview"
@@ -398,9 +400,15 @@ _WHERE_TYPO = re.compile(
 )
 
 
+# 才料, 收废, 网上申清: a keyword typed with one character of the same sound (哪 and 那 have their own rule)
+_SOUND_ALIKES = SoundAlikes(word for _order, _aspect, word in _EVERY_KEYWORD if not re.search("[哪那]", word))
+
+
+@lru_cache(maxsize=64)
 def mend_question_words(text: str) -> str:
-    """Normalised text with its question words read as meant ("高新认证的材料交到那", "要拿甚么")."""
-    return _WHERE_TYPO.sub("哪", text.replace("甚么", "什么"))
+    """Normalised text with its question words and keywords read as meant ("高新认证的材料交到那",
+    "要拿甚么", "要啥才料"); cached, since a question is read several ways."""
+    return _SOUND_ALIKES.mend(_WHERE_TYPO.sub("哪", text.replace("甚么", "什么")))
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")

@@ -66,7 +66,7 @@ from knowledge.aspects import strip_aspect_words
 from knowledge.mentions import DEPARTMENT, ITEM, Mention, build_matcher, find_mentions
 from knowledge.models import LEVELS
 from knowledge.synonyms import SynonymTable
-from knowledge.text import char_terms, normalize, pinyin_terms
+from knowledge.text import char_terms, default_dictionary, normalize, pinyin_terms
 
 _JIEBA_BLOCK = jieba.re_han_default  # what jieba cuts as one block; it never joins two
 GUIDE_PRIOR = 1.5  # a full guide beats name-only catalogue entries of similar services
@@ -464,20 +464,13 @@ def bm25_scores(index: bm25s.BM25, terms: Sequence[str]) -> np.ndarray:
     return np.bincount(docs, weights=weights, minlength=scores["num_docs"]).astype(np.float32).astype(float)
 
 
-@lru_cache(maxsize=1)
-def _default_dictionary() -> jieba.Tokenizer:
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
-
-
 def own_tokenizer() -> jieba.Tokenizer:
     """A jieba tokenizer of the index's own, to add names to without touching the global one.
 
     It starts from a copy of the default dictionary, read once per process: reading
     it took about a second of every rebuild.
     """
-    default = _default_dictionary()
+    default = default_dictionary()
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(default.FREQ), default.total, True
     return tokenizer

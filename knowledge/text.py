@@ -11,6 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import jieba
 from opencc import OpenCC
 from pypinyin import lazy_pinyin
 
@@ -125,3 +126,12 @@ def pinyin_terms(text: str) -> list[str]:
     for run in _CJK_RUN.findall(text):
         terms.extend(_pinyin_pairs(run))
     return terms
+
+
+@lru_cache(maxsize=1)
+def default_dictionary() -> jieba.Tokenizer:
+    """jieba's default dictionary in a tokenizer of our own, read once per process (about a second);
+    the global tokenizer is left to whoever else loads words into it."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
