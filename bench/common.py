@@ -50,6 +50,13 @@ TEACHING_SETS = {
     "asked_8": ROOT / "bench" / "tuning" / "asked_8.yaml",
     "asked_9": ROOT / "bench" / "tuning" / "asked_9.yaml",
 }
+# blind sets written like the held-out set and never taught (docs/nlu-pipeline.md, 2026-12-02): out of
+# sample for the next change of the teaching or the second look
+UNTAUGHT_SETS = {
+    "asked_10": ROOT / "bench" / "tuning" / "asked_10.yaml",
+    "asked_11": ROOT / "bench" / "tuning" / "asked_11.yaml",
+    "asked_12": ROOT / "bench" / "tuning" / "asked_12.yaml",
+}
 
 
 def taught_questions(path: Path) -> list[tuple[str, str]]:

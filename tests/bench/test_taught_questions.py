@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from bench.common import HELDOUT_QUESTIONS, TEACHING_SETS, demo_records, set_questions, taught_questions
+from bench.common import (
+    HELDOUT_QUESTIONS,
+    TEACHING_SETS,
+    UNTAUGHT_SETS,
+    demo_records,
+    set_questions,
+    taught_questions,
+)
 from knowledge.text import normalize
 
 
@@ -36,3 +43,12 @@ def test_a_set_is_asked_of_guides_stripped_of_its_own_questions(name: str) -> No
     assert taught <= set(everything)
     assert not own & set(stripped)  # nothing the set asks, in any script, is left in the guides
     assert len(stripped) >= len(everything) - len(own)  # the guides' own 适用情形 stay
+
+
+@pytest.mark.parametrize("name", sorted(UNTAUGHT_SETS))
+def test_a_blind_set_kept_untaught_is_not_in_the_demo_guides(name: str) -> None:
+    own = {normalize(q) for q in set_questions(UNTAUGHT_SETS[name])}
+    asked_elsewhere = {normalize(q) for path in TEACHING_SETS.values() for q in set_questions(path)}
+    lines = {normalize(line) for record in demo_records() for line in record.situations}
+    assert len(own) > 150
+    assert (own & lines) - asked_elsewhere == set()  # only a question a taught set also asks ("要钱吗")
