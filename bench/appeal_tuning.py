@@ -1,4 +1,4 @@
-"""The appeal decisions on the tuning messages (bench/tuning/appeals_*.yaml), through the real dialogue.
+"""The appeal decisions on the tuning messages (bench/tuning/appeals_*.yaml, complaints_*.yaml), through the real dialogue.
 
 Usage: .venv/bin/python bench/appeal_tuning.py [--model models/butler.tar.gz] [--out FILE]
 
@@ -20,10 +20,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import emit  # noqa: E402
+from bench.common import CHECK_COMPLAINT_SETS, COMPLAINT_SETS, emit  # noqa: E402
 from bench.heldout_eval import demo_guide_names, dialogue_appeals, load_appeals  # noqa: E402
 
-SETS = sorted((ROOT / "bench" / "tuning").glob("appeals_*.yaml"))
+# the mixed sets, then the complaint sets: those bench/teach_nlu.py teaches, and the one kept out of sample
+SETS = [
+    *sorted((ROOT / "bench" / "tuning").glob("appeals_*.yaml")),
+    *COMPLAINT_SETS.values(),
+    *CHECK_COMPLAINT_SETS.values(),
+]
 
 
 async def evaluate(model: Path, database_url: str) -> dict[str, Any]:

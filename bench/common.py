@@ -57,6 +57,16 @@ UNTAUGHT_SETS = {
     "asked_11": ROOT / "bench" / "tuning" / "asked_11.yaml",
     "asked_12": ROOT / "bench" / "tuning" / "asked_12.yaml",
 }
+# complaints written blind to be taught as file_appeal beside the tuning sets' questions (docs/nlu-pipeline.md,
+# 2026-12-02), and the ones kept untaught to check that complaints start the appeal flow out of sample
+COMPLAINT_SETS = {
+    "complaints_a": ROOT / "bench" / "tuning" / "complaints_a.yaml",
+    "complaints_b": ROOT / "bench" / "tuning" / "complaints_b.yaml",
+    "complaints_c": ROOT / "bench" / "tuning" / "complaints_c.yaml",
+}
+CHECK_COMPLAINT_SETS = {
+    "complaints_d": ROOT / "bench" / "tuning" / "complaints_d.yaml",
+}
 
 
 def taught_questions(path: Path) -> list[tuple[str, str]]:

@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import CHECK_COMPLAINT_SETS  # noqa: E402
+
 CATALOGUE = ROOT / "knowledge" / "catalogues" / "guangan" / "guang_an_items.derived.json"
 PY = sys.executable
 # the benchmarks whose script saves its figures (--out) in var/bench/, by file
@@ -104,10 +108,15 @@ def appeal_tuning_table(result: dict[str, Any]) -> list[str]:
     ]
     for name, figures in result.items():
         c, m, q = figures["complaints"], figures["mixed"], figures["questions"]
-        lines.append(
-            f"| {name} | {c['appeal_started']} of {c['messages']} | {m['right_item_and_offer']} of "
-            f"{m['messages']} | {m['started_appeal']} | {q['appeal_started']} of {q['messages']} |"
+        mixed = (
+            [f"{m['right_item_and_offer']} of {m['messages']}", str(m["started_appeal"])]
+            if m["messages"]
+            else ["—", "—"]
         )
+        questions = f"{q['appeal_started']} of {q['messages']}" if q["messages"] else "—"
+        label = f"{name} (kept out of sample)" if name in CHECK_COMPLAINT_SETS else name
+        cells = [label, f"{c['appeal_started']} of {c['messages']}", *mixed, questions]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 

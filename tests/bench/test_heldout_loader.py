@@ -60,3 +60,14 @@ def test_a_wrong_name_aspect_or_category_is_reported_not_counted_as_a_miss(tmp_p
         "questions:\n  - {text: 排污许可在哪办, guide: 排污许可证核发, aspect: location}\n",
     )
     assert [p.split(":")[0] for p in found] == ["complaints 1", "mixed 1"]
+
+
+def test_the_complaint_sets_load_with_known_categories_and_hold_no_held_out_complaint() -> None:
+    from bench.common import CHECK_COMPLAINT_SETS, COMPLAINT_SETS
+
+    names = demo_guide_names()
+    held_out = {case.text for case in load_appeals(HELDOUT / "appeals.yaml", names).complaints}
+    for path in [*COMPLAINT_SETS.values(), *CHECK_COMPLAINT_SETS.values()]:
+        complaints = load_appeals(path, names).complaints  # raises HeldoutInvalid on an unknown category
+        assert len(complaints) == 80 and len({case.category for case in complaints}) == 9, path.name
+        assert not held_out & {case.text for case in complaints}, path.name
