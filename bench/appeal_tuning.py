@@ -5,7 +5,8 @@ Usage: .venv/bin/python bench/appeal_tuning.py [--model models/butler.tar.gz] [-
 The same measures as the held-out appeals (bench/heldout_eval.py): complaints should start the
 appeal flow, plain questions should not, and a message that both asks and complains should get
 the right guide card and an offer to file an appeal. These sets were written blind, like the
-held-out one, but the router's patterns may be fitted to them; the held-out figure is the one quoted.
+held-out one, but the router's patterns may be fitted to them (never to bench.common.CHECK_COMPLAINT_SETS,
+kept out of sample); the held-out figure is the one quoted.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import CHECK_COMPLAINT_SETS, COMPLAINT_SETS, emit  # noqa: E402
 from bench.heldout_eval import demo_guide_names, dialogue_appeals, load_appeals  # noqa: E402
 
-# the mixed sets, then the complaint sets: those bench/teach_nlu.py teaches, and the one kept out of sample
+# the mixed sets, then the complaint sets: those written to be taught, and the one kept out of sample
 SETS = [
     *sorted((ROOT / "bench" / "tuning").glob("appeals_*.yaml")),
     *COMPLAINT_SETS.values(),

@@ -45,7 +45,6 @@ def quality(out_dir: Path) -> dict[str, Any]:
 
 
 def latency(database_url: str) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT))
     from bench.latency import run
 
     return run(database_url)
@@ -53,7 +52,6 @@ def latency(database_url: str) -> dict[str, Any]:
 
 def gateway() -> tuple[dict[str, Any] | None, str]:
     """The gateway hop and capacity (bench/gateway.py); on failure, why, so the other figures still land."""
-    sys.path.insert(0, str(ROOT))
     try:
         from bench.gateway import run
 
@@ -66,7 +64,6 @@ def gateway() -> tuple[dict[str, Any] | None, str]:
 def gateway_section(results: dict[str, Any] | None, failure: str) -> list[str]:
     if not results:
         return [f"Not measured: {failure}"]
-    sys.path.insert(0, str(ROOT))
     from bench.gateway import report_lines
 
     return report_lines(results)
@@ -352,7 +349,6 @@ def main() -> int:
     database_url = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'butler.db'}")
     doc_path = ROOT / "docs" / "benchmarks.md"
     kept = previous_sections(doc_path)
-    sys.path.insert(0, str(ROOT))
 
     def measured(name: str, run: Callable[[], Any]) -> Any:
         if name in args.reuse:
