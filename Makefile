@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/butler.tar.gz
-TRAINING_INPUTS := config.yml bot/domain.yml $(shell find bot/data bot/jieba_dict bot/components -type f -not -name '*.pyc' 2>/dev/null)
+TRAINING_INPUTS := config.yml bot/domain.yml $(shell find bot/data bot/jieba_dict bot/aspect_examples bot/components -type f -not -name '*.pyc' 2>/dev/null)
 export DATABASE_URL ?= sqlite:///$(CURDIR)/var/butler.db
 
 .PHONY: help setup venv db train run test lint types validate test-bot bench clean

@@ -1,4 +1,4 @@
-"""The appeal decisions on the tuning messages (bench/tuning/appeals_*.yaml, complaints_*.yaml), through the real dialogue.
+"""The appeal decisions on the tuning messages (bench/tuning/appeals_*.yaml, complaints_*.yaml, citizen_*.yaml), through the real dialogue.
 
 Usage: .venv/bin/python bench/appeal_tuning.py [--model models/butler.tar.gz] [--out FILE]
 
@@ -6,7 +6,8 @@ The same measures as the held-out appeals (bench/heldout_eval.py): complaints sh
 appeal flow, plain questions should not, and a message that both asks and complains should get
 the right guide card and an offer to file an appeal. These sets were written blind, like the
 held-out one, but the router's patterns may be fitted to them (never to bench.common.CHECK_COMPLAINT_SETS,
-kept out of sample); the held-out figure is the one quoted.
+kept out of sample); the held-out figure is the one quoted. ``citizens`` asks the citizens' complaints
+(never taught) and the fourth of their consultations that bench/teach_nlu.py does not teach.
 """
 
 from __future__ import annotations
@@ -21,8 +22,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CHECK_COMPLAINT_SETS, COMPLAINT_SETS, emit  # noqa: E402
-from bench.heldout_eval import demo_guide_names, dialogue_appeals, load_appeals  # noqa: E402
+from bench.common import (  # noqa: E402
+    CHECK_COMPLAINT_SETS,
+    COMPLAINT_SETS,
+    citizen_complaints,
+    citizen_questions,
+    emit,
+)
+from bench.heldout_eval import (  # noqa: E402
+    AppealCase,
+    AppealSet,
+    demo_guide_names,
+    dialogue_appeals,
+    load_appeals,
+)
 
 # the mixed sets, then the complaint sets: those written to be taught, and the one kept out of sample
 SETS = [
@@ -40,7 +53,18 @@ async def evaluate(model: Path, database_url: str) -> dict[str, Any]:
     results = {}
     for path in SETS:  # a fresh dialogue per set: dialogue_appeals names its conversations by position
         results[path.stem] = await dialogue_appeals(load_appeals(path, names), Dialogue(model, database_url))
+    results["citizens"] = await dialogue_appeals(citizens(), Dialogue(model, database_url))
     return results
+
+
+def citizens() -> AppealSet:
+    """The citizens' complaints, which should start an appeal, and their consultations kept untaught,
+    which should not (they name no demo item, so no card is checked)."""
+    return AppealSet(
+        complaints=[AppealCase(text) for text in citizen_complaints()],
+        mixed=[],
+        questions=[AppealCase(str(q["text"]).strip()) for q in citizen_questions(taught=False)],
+    )
 
 
 def main() -> int:

@@ -33,6 +33,7 @@ def progress(source: str, message: str) -> None:
 
 
 HELDOUT_QUESTIONS = ROOT / "bench" / "heldout" / "guide_questions.yaml"
+HELDOUT_APPEALS = ROOT / "bench" / "heldout" / "appeals.yaml"
 # the sets whose opening questions bench/teach_demo.py taught the demo guides (never bench/heldout)
 TEACHING_SETS = {
     "paraphrases": ROOT / "bench" / "tuning" / "paraphrases.yaml",
@@ -67,6 +68,37 @@ COMPLAINT_SETS = {
 CHECK_COMPLAINT_SETS = {
     "complaints_d": ROOT / "bench" / "tuning" / "complaints_d.yaml",
 }
+# citizens' complaints (投诉/求助) and consultations written blind (docs/nlu-pipeline.md, "An aspect classifier
+# of its own"): the complaints are only asked (bench/appeal_tuning.py); three in four consultations are taught
+# to the aspect classifier, and every fourth is kept untaught to check it
+CITIZEN_COMPLAINTS = ROOT / "bench" / "tuning" / "citizen_complaints.yaml"
+CITIZEN_QUESTIONS = ROOT / "bench" / "tuning" / "citizen_questions.yaml"
+CITIZEN_CHECK_EVERY = 4
+
+
+def citizen_complaints() -> list[str]:
+    """Every citizen complaint of the set."""
+    import yaml
+
+    return [
+        str(m["text"]).strip()
+        for m in yaml.safe_load(CITIZEN_COMPLAINTS.read_text(encoding="utf-8"))["complaints"]
+    ]
+
+
+def citizen_questions(*, taught: bool) -> list[dict[str, str]]:
+    """The citizens' consultations (``text``, ``aspect``): the taught ones, or the fourth kept untaught."""
+    import yaml
+
+    questions = yaml.safe_load(CITIZEN_QUESTIONS.read_text(encoding="utf-8"))["questions"]
+    return [
+        q for i, q in enumerate(questions) if (i % CITIZEN_CHECK_EVERY != CITIZEN_CHECK_EVERY - 1) == taught
+    ]
+
+
+# what bench/teach_nlu.py writes: the questions of the sets above, learnt by the aspect classifier only
+# (bot/components/aspect_classifier.py), not by DIET
+TAUGHT_ASPECTS = ROOT / "bot" / "aspect_examples" / "taught.yml"
 
 
 def taught_questions(path: Path) -> list[tuple[str, str]]:
