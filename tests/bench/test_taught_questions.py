@@ -102,6 +102,19 @@ def test_questions_are_taught_as_their_aspect_once_and_nothing_else_is() -> None
     assert sorted(taught) == sorted(INTENT_ASPECTS)
     assert all(len(examples) >= 100 for examples in taught.values())
     assert not any(taught[a] & taught[b] for a in taught for b in taught if a < b)  # no sentence taught twice
+    import yaml
+
+    labelled = [
+        (normalize(" ".join(str(turn["q"]).split())), f"ask_{turn['aspect']}")
+        for path in TEACHING_SETS.values()
+        for conversation in yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]
+        for turn in conversation["turns"]
+        if turn.get("guide") and turn.get("aspect")
+    ]
+    found = [
+        (question, intent) for question, intent in labelled if any(question in t for t in taught.values())
+    ]
+    assert len(found) > 1500 and all(question in taught[intent] for question, intent in found)
 
 
 def test_a_fourth_of_the_citizens_questions_is_kept_untaught_and_the_rest_taught_as_labelled() -> None:
@@ -112,3 +125,13 @@ def test_a_fourth_of_the_citizens_questions_is_kept_untaught_and_the_rest_taught
     assert len(kept) >= 40 and len(used) == pytest.approx(3 * len(kept), abs=3)
     assert not set(kept) & everything
     assert all(normalize(q["text"]) in taught[f"ask_{q['aspect']}"] for q in used)
+
+
+def test_the_appeal_tuning_asks_every_citizen_complaint_and_only_the_untaught_consultations() -> None:
+    from bench.appeal_tuning import citizens
+
+    asked = citizens()
+    assert len(asked.complaints) == len(citizen_complaints()) >= 150 and not asked.mixed
+    assert [case.text for case in asked.questions] == [
+        str(q["text"]).strip() for q in citizen_questions(taught=False)
+    ]

@@ -13,7 +13,14 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.components.aspect_classifier import RELABEL_KEY, AspectClassifier, read_examples
+from bot.components.aspect_classifier import (
+    RELABEL_KEY,
+    WEIGHTS_FILE,
+    AspectClassifier,
+    AspectModel,
+    AspectModelUnreadable,
+    read_examples,
+)
 
 MATERIALS = ["需要带哪些材料", "要准备什么资料", "材料清单有哪些", "得交什么证件", "资料要带全哪些"]
 FEES = ["收费吗", "要交多少钱", "费用是多少", "办这个花钱不", "收不收工本费"]
@@ -115,3 +122,59 @@ def test_changing_an_examples_file_changes_the_fingerprint(tmp_path: Path) -> No
     (directory / "taught.yml").write_text('version: "3.1"\nnlu: []\n', encoding="utf-8")
     assert before and AspectClassifier.fingerprint_addon(config) not in (None, before)
     assert AspectClassifier.fingerprint_addon({"examples_path": None}) is None
+
+
+def test_the_numpy_scores_are_sklearns_and_two_aspects_are_told_apart() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from knowledge.text import normalize
+
+    three = [(t, "ask_materials") for t in MATERIALS] + [(t, "ask_fee") for t in FEES]
+    three += [(t, "ask_location") for t in LOCATIONS]
+    model = AspectModel.fit(three, c=5.0)
+    texts = [normalize(t) for t, _ in three]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
+    reference = LogisticRegression(C=5.0, max_iter=3000).fit(
+        vectorizer.fit_transform(texts), [i for _, i in three]
+    )
+    for question in ["办营业执照要带哪些材料材料", "去哪里交费", "工本费多少钱"]:
+        expected = reference.decision_function(vectorizer.transform([normalize(question)]))[0]
+        assert model.scores(question) == pytest.approx(expected)
+    two = AspectModel.fit([(t, "ask_materials") for t in MATERIALS] + [(t, "ask_fee") for t in FEES], c=5.0)
+    assert (two.predict("要准备哪些材料"), two.predict("要交多少钱")) == ("ask_materials", "ask_fee")
+
+
+def test_a_text_with_nothing_the_model_knows_keeps_diets_aspect(
+    trained: tuple[LocalModelStorage, Resource, dict[str, Any]],
+) -> None:
+    message = _parse(_loaded(trained), "qqq", "ask_fee")
+    assert message.get("intent")["name"] == "ask_fee" and message.get(RELABEL_KEY) is None
+
+
+def test_a_broken_model_is_an_error_not_an_untrained_one(
+    trained: tuple[LocalModelStorage, Resource, dict[str, Any]],
+) -> None:
+    storage, resource, config = trained
+    with storage.write_to(resource) as directory:
+        (directory / WEIGHTS_FILE).write_bytes(b"not an npz file")
+    with pytest.raises(AspectModelUnreadable):
+        _loaded(trained)
+
+
+def test_a_missing_examples_directory_is_an_error(tmp_path: Path) -> None:
+    config = {**AspectClassifier.get_default_config(), "examples_path": str(tmp_path / "nowhere")}
+    with pytest.raises(ValueError, match="not a directory"):
+        AspectClassifier.fingerprint_addon(config)
+
+
+def test_the_classifier_runs_after_the_fallback_and_the_complaint_router() -> None:
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yml").read_text(encoding="utf-8"))
+    names = [component["name"] for component in config["pipeline"]]
+    last = names.index("bot.components.aspect_classifier.AspectClassifier")
+    assert (
+        names.index("FallbackClassifier") < last
+        and names.index("bot.components.complaint_router.ComplaintRouter") < last
+    )
