@@ -128,8 +128,11 @@ class Dialogue:
     def __init__(self, model_path: Path, database_url: str) -> None:
         os.environ["DATABASE_URL"] = database_url
         os.environ["IDENTITY_SECRET"] = IDENTITY_SECRET
+        import logging
+
         from rasa.core.agent import Agent
         from rasa.core.utils import AvailableEndpoints
+        from rasa.utils.log_utils import configure_structlog
 
         from bot.inprocess_actions import use_inprocess_actions
         from bot.server import compile_action_response_validation
@@ -138,6 +141,9 @@ class Dialogue:
         compile_action_response_validation()
         endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
         # the tracker store and lock store of endpoints.yml are left out: Agent keeps both in memory
+        # Rasa's structlog echoes every parsed text at debug level: a benchmark's log must not show the
+        # messages it asks (the held-out set is never read, MSGABench never copied)
+        configure_structlog(logging.WARNING)
         self._agent = Agent.load(str(model_path), action_endpoint=endpoints.action)
         self._enterprise_id = first_enterprise_id(database_url)
 
