@@ -34,6 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.answer_quality import training_examples  # noqa: E402
 from bench.common import (  # noqa: E402
     HELDOUT_APPEALS,
     HELDOUT_QUESTIONS,
@@ -57,17 +58,6 @@ HEADER = (
 )
 
 
-def _known_examples() -> set[str]:
-    """The examples the hand-written NLU files hold, normalised."""
-    known: set[str] = set()
-    for path in sorted((ROOT / "bot" / "data" / "nlu").glob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
-            for line in str(block.get("examples", "")).splitlines():
-                if line.strip().startswith("- "):
-                    known.add(normalize(line.strip()[2:]))
-    return known
-
-
 def held_out_texts() -> frozenset[str]:
     """Every held-out question and appeal message, normalised: never taught."""
     appeals = yaml.safe_load(HELDOUT_APPEALS.read_text(encoding="utf-8"))
@@ -81,7 +71,7 @@ def _asking_sentence(question: str) -> str:
 
 def examples() -> dict[str, list[str]]:
     """intent -> its examples: the tuning sets' questions and their asking sentences, the citizens'."""
-    known = _known_examples()
+    known = set(training_examples(ROOT / "bot" / "data" / "nlu"))
     held_out = held_out_texts()
     by_intent: dict[str, dict[str, None]] = {}
 
@@ -106,14 +96,15 @@ def examples() -> dict[str, list[str]]:
         add(intent, _asking_sentence(question))
     for case in citizen_questions(taught=True):
         add(f"ask_{case['aspect']}", str(case["text"]))
-    seen: set[str] = set()
-    result: dict[str, list[str]] = {}
-    for intent, texts in sorted(by_intent.items()):
-        # one sentence asked under two aspects ("要多久？" after different stories) teaches neither
-        clashing = {normalize(t) for other, ts in by_intent.items() if other != intent for t in ts}
-        kept = [t for t in texts if normalize(t) not in clashing and normalize(t) not in seen]
-        seen.update(normalize(t) for t in kept)
-        result[intent] = kept
+    # one sentence asked under two aspects ("要多久？" after different stories) teaches neither
+    owners: dict[str, set[str]] = {}
+    for intent, texts in by_intent.items():
+        for text in texts:
+            owners.setdefault(normalize(text), set()).add(intent)
+    result = {
+        intent: [text for text in texts if owners[normalize(text)] == {intent}]
+        for intent, texts in sorted(by_intent.items())
+    }
     return result
 
 
@@ -128,7 +119,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when the file is out of date")
     args = parser.parse_args()
-    text = render(examples())
+    by_intent = examples()
+    text = render(by_intent)
     current = TAUGHT_ASPECTS.read_text(encoding="utf-8") if TAUGHT_ASPECTS.exists() else ""
     if args.check:
         if current != text:
@@ -140,7 +132,7 @@ def main() -> int:
         return 0
     TAUGHT_ASPECTS.parent.mkdir(exist_ok=True)
     TAUGHT_ASPECTS.write_text(text, encoding="utf-8")
-    counts = {intent: len(texts) for intent, texts in examples().items()}
+    counts = {intent: len(texts) for intent, texts in by_intent.items()}
     print(f"写入 {sum(counts.values())} 条：{counts}")
     return 0
 

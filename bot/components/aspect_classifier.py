@@ -34,13 +34,13 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.intent_change import change_intent
 from knowledge.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -52,10 +52,10 @@ WEIGHTS_FILE = "aspect_weights.npz"
 VOCABULARY_FILE = "aspect_vocabulary.json"
 
 
-def _analyzer() -> Any:
+def _vectorizer() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS).build_analyzer()
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True)
 
 
 def read_examples(directory: Path) -> list[tuple[str, str]]:
@@ -90,16 +90,15 @@ class AspectModel:
         self.coef = coef
         self.intercept = intercept
         self.classes = classes
-        self._analyze = _analyzer()
+        self._analyze = _vectorizer().build_analyzer()
 
     @classmethod
     def fit(cls, examples: list[tuple[str, str]], c: float) -> AspectModel:
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         texts = [normalize(text) for text, _ in examples]
         labels = [intent for _, intent in examples]
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True)
+        vectorizer = _vectorizer()
         features = vectorizer.fit_transform(texts)
         model = LogisticRegression(C=c, max_iter=3000).fit(features, labels)
         vocabulary = {str(gram): int(index) for gram, index in vectorizer.vocabulary_.items()}
@@ -265,11 +264,5 @@ def relabel(message: Message, model: AspectModel) -> None:
     aspect = model.predict(str(message.get(TEXT) or ""))
     if aspect is None or aspect == intent:
         return
-    chosen = {INTENT_NAME_KEY: aspect, PREDICTED_CONFIDENCE_KEY: predicted.get(PREDICTED_CONFIDENCE_KEY)}
-    message.set(INTENT, chosen, add_to_output=True)
-    ranking = [
-        entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get(INTENT_NAME_KEY) != aspect
-    ]
-    message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
-    message.set(RELABEL_KEY, {"from": intent, "to": aspect}, add_to_output=True)
+    change_intent(message, aspect, predicted.get(PREDICTED_CONFIDENCE_KEY), RELABEL_KEY)
     logger.debug("nlu.aspect_classifier from=%s to=%s", intent, aspect)

@@ -29,6 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.complaints import routed_intent
+from bot.components.intent_change import change_intent
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,5 @@ def route(message: Message) -> None:
     target = routed_intent(str(message.get(TEXT) or ""), intent, names, predicted_confidence)
     if target is None:
         return
-    confidence = max(predicted_confidence, ROUTED_CONFIDENCE)
-    chosen = {INTENT_NAME_KEY: target, PREDICTED_CONFIDENCE_KEY: confidence}
-    message.set(INTENT, chosen, add_to_output=True)
-    rest = [entry for entry in ranking if entry.get(INTENT_NAME_KEY) != target]
-    message.set(INTENT_RANKING_KEY, [chosen, *rest], add_to_output=True)
-    message.set(ROUTE_KEY, {"from": intent, "to": target}, add_to_output=True)
+    change_intent(message, target, max(predicted_confidence, ROUTED_CONFIDENCE), ROUTE_KEY)
     logger.debug("nlu.complaint_route from=%s to=%s", intent, target)
